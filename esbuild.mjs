@@ -1,0 +1,63 @@
+// Builds every entry point of the extension into dist/.
+// Usage: node esbuild.mjs [--watch] [--production]
+import * as esbuild from 'esbuild';
+import { chmodSync, existsSync, readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : 'linked',
+  minify: production,
+  logLevel: 'info',
+  target: 'es2022',
+  define: { QMIG_VERSION: JSON.stringify(pkg.version) },
+};
+
+/** Node-side entry points: [entry, output, extra options]. */
+const nodeEntries = [
+  ['src/extension/extension.ts', 'dist/extension.js', { external: ['vscode'] }],
+  ['src/cli/main.ts', 'dist/cli.js', { banner: { js: '#!/usr/bin/env node' } }],
+  ['src/worker/traceWorker.ts', 'dist/traceWorker.js', {}],
+];
+
+/** Browser-side entry points (webviews). */
+const webEntries = [
+  ['src/webview/main.ts', 'dist/webview.js'],
+];
+
+const configs = [
+  ...nodeEntries
+    .filter(([entry]) => existsSync(entry))
+    .map(([entry, outfile, extra]) => ({
+      ...common,
+      ...extra,
+      entryPoints: [entry],
+      outfile,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+    })),
+  ...webEntries
+    .filter(([entry]) => existsSync(entry))
+    .map(([entry, outfile]) => ({
+      ...common,
+      entryPoints: [entry],
+      outfile,
+      platform: 'browser',
+      format: 'iife',
+      loader: { '.css': 'text' },
+    })),
+];
+
+if (watch) {
+  const contexts = await Promise.all(configs.map((c) => esbuild.context(c)));
+  await Promise.all(contexts.map((c) => c.watch()));
+  console.log(`watching ${contexts.length} entry points`);
+} else {
+  await Promise.all(configs.map((c) => esbuild.build(c)));
+  if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+}

@@ -1,0 +1,35 @@
+// Runs the test suites with node's built-in test runner (TypeScript through tsx).
+// Usage: node scripts/run-tests.mjs [unit|integration|e2e ...]
+// unit:        src/**/*.test.ts
+// integration: test/integration/**/*.test.ts (real QEMU, DPDK testpmd)
+// e2e:         test/e2e/**/*.test.ts (code-server + Playwright + Chromium; needs `npm run build`)
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+
+const suites = { unit: ['src'], integration: ['test/integration'], e2e: ['test/e2e'] };
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const chosen = wanted.length ? wanted : Object.keys(suites);
+
+function find(dir, out) {
+  let names;
+  try { names = readdirSync(dir); } catch { return out; }
+  for (const name of names) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (name.endsWith('.test.ts')) out.push(p);
+  }
+  return out;
+}
+
+let status = 0;
+for (const suite of chosen) {
+  const roots = suites[suite];
+  if (!roots) { console.error(`unknown suite ${suite}; choose from ${Object.keys(suites).join(', ')}`); process.exit(2); }
+  const files = roots.flatMap((r) => find(r, [])).sort();
+  if (files.length === 0) continue;
+  console.log(`\n# suite ${suite}: ${files.length} files`);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+  if (r.status !== 0) status = r.status ?? 1;
+}
+process.exit(status);

