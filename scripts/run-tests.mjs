@@ -22,14 +22,15 @@ function find(dir, out) {
   return out;
 }
 
-let status = 0;
+const files = [];
 for (const suite of chosen) {
   const roots = suites[suite];
   if (!roots) { console.error(`unknown suite ${suite}; choose from ${Object.keys(suites).join(', ')}`); process.exit(2); }
-  const files = roots.flatMap((r) => find(r, [])).sort();
-  if (files.length === 0) continue;
-  console.log(`\n# suite ${suite}: ${files.length} files`);
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
-  if (r.status !== 0) status = r.status ?? 1;
+  const found = roots.flatMap((r) => find(r, [])).sort();
+  console.log(`# suite ${suite}: ${found.length} files`);
+  files.push(...found);
 }
-process.exit(status);
+if (files.length === 0) { console.error('no test files found'); process.exit(1); }
+// One runner process for every file, so the run ends with one summary of all suites.
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

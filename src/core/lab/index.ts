@@ -1,0 +1,10 @@
+export { runLab, labFileNames } from './runner';
+export type { ScenarioRecord, LabProcessRecord } from './runner';
+export { labScenarios, isLabScenario, scenarioPlan } from './scenarios';
+export type { ScenarioPlan } from './scenarios';
+export { labDefaults } from './options';
+export { LabError, LabAbortedError, LabMissingBinaryError } from './errors';
+export type { LabSide } from './errors';
+export type { LabScenario, LabOptions, LabHooks, LabResult, LabStatus, LabFiles } from './types';
+export { guestCommandLine, zeroShareToSixteenths } from './guest';
+export type { GuestSettings } from './guest';

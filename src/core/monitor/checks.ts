@@ -1,0 +1,148 @@
+/**
+ * Checks that catch migration set-ups which fail late or silently. Pure functions over
+ * query results, so the sidebar, the paired migration and the CLI share them.
+ */
+
+export interface MonitorWarning {
+  /** Stable identifier, e.g. `zero-page-detection-multifd`. */
+  id: string;
+  severity: 'warning' | 'error';
+  message: string;
+}
+
+/** Capabilities and parameters of one side, as `query-migrate-capabilities` / `-parameters` return them. */
+export interface SideConfig {
+  capabilities: Readonly<Record<string, boolean>>;
+  parameters: Readonly<Record<string, unknown>>;
+}
+
+export function checkZeroPageDetection(cfg: SideConfig): MonitorWarning[] {
+  if (cfg.parameters['zero-page-detection'] !== 'multifd' || cfg.capabilities['multifd'] === true) return [];
+  return [
+    {
+      id: 'zero-page-detection-multifd',
+      severity: 'warning',
+      message:
+        "zero-page-detection is 'multifd' but the multifd capability is off: QEMU falls back to detecting zero pages in the migration thread",
+    },
+  ];
+}
+
+function onOff(v: boolean | undefined): string {
+  return v === true ? 'on' : 'off';
+}
+
+/** Differences between a source and a destination that make the migration fail or behave differently. */
+export function checkPair(src: SideConfig, dst: SideConfig): MonitorWarning[] {
+  const out: MonitorWarning[] = [];
+  for (const cap of ['postcopy-ram', 'multifd', 'compress', 'x-ignore-shared']) {
+    const s = src.capabilities[cap];
+    const d = dst.capabilities[cap];
+    if (s === undefined && d === undefined) continue;
+    if ((s === true) !== (d === true)) {
+      out.push({
+        id: `pair-capability-${cap}`,
+        severity: cap === 'x-ignore-shared' ? 'warning' : 'error',
+        message: `capability ${cap} is ${onOff(s)} on the source but ${onOff(d)} on the destination`,
+      });
+    }
+  }
+  const multifd = src.capabilities['multifd'] === true && dst.capabilities['multifd'] === true;
+  const compared = multifd ? ['multifd-channels', 'multifd-compression', 'mode'] : ['mode'];
+  for (const p of compared) {
+    const s = src.parameters[p];
+    const d = dst.parameters[p];
+    if (s === undefined || d === undefined || s === d) continue;
+    out.push({
+      id: `pair-parameter-${p}`,
+      severity: 'error',
+      message: `parameter ${p} is ${JSON.stringify(s)} on the source but ${JSON.stringify(d)} on the destination`,
+    });
+  }
+  return out;
+}
+
+/** A memory backend as `query-memdev` reports it. */
+export interface MemdevInfo {
+  id?: string;
+  share: boolean;
+}
+
+/** What a CPR mode needs: shared guest memory, `x-ignore-shared` (cpr-reboot), `cpr-exec-command` (cpr-exec). */
+export function checkCprMode(mode: string, cfg: SideConfig, memdevs: readonly MemdevInfo[] | undefined): MonitorWarning[] {
+  if (!mode.startsWith('cpr-')) return [];
+  const out: MonitorWarning[] = [];
+  if (memdevs !== undefined && !memdevs.some((m) => m.share)) {
+    out.push({
+      id: 'cpr-shared-memory',
+      severity: 'error',
+      message: `mode ${mode} keeps guest RAM in place: it needs a shared memory backend (e.g. -object memory-backend-memfd,share=on); this QEMU has none`,
+    });
+  }
+  if (mode === 'cpr-reboot' && cfg.capabilities['x-ignore-shared'] !== true) {
+    out.push({ id: 'cpr-reboot-ignore-shared', severity: 'warning', message: 'mode cpr-reboot without the x-ignore-shared capability copies all of shared RAM into the stream' });
+  }
+  if (mode === 'cpr-exec') {
+    const cmd = cfg.parameters['cpr-exec-command'];
+    if (!Array.isArray(cmd) || cmd.length === 0) {
+      out.push({ id: 'cpr-exec-command', severity: 'error', message: 'mode cpr-exec needs the cpr-exec-command parameter (the new QEMU command line)' });
+    }
+  }
+  return out;
+}
+
+export type Role = 'source' | 'destination' | 'none';
+
+const inProgress = new Set(['setup', 'active', 'pre-switchover', 'device', 'postcopy-active', 'postcopy-recover', 'wait-unplug']);
+const brokenRunStates = new Set(['io-error', 'internal-error', 'guest-panicked', 'shutdown', 'watchdog']);
+
+/** The guest is paused (or broken) where a migration developer expects it to run. */
+export function checkRunState(role: Role, runState: string, migrationStatus: string): MonitorWarning[] {
+  if (brokenRunStates.has(runState)) {
+    return [{ id: 'run-state-broken', severity: 'error', message: `guest is in run state '${runState}'` }];
+  }
+  if (runState !== 'paused') return [];
+  if (role === 'source' && (migrationStatus === 'none' || inProgress.has(migrationStatus))) {
+    return [{ id: 'guest-paused', severity: 'warning', message: `source guest is paused during migration status '${migrationStatus}': nothing dirties memory, and it stays paused on the destination unless resumed` }];
+  }
+  if (role === 'destination' && migrationStatus === 'completed') {
+    return [{ id: 'guest-paused', severity: 'warning', message: "destination guest is paused after a completed migration: run 'cont' (the source was paused, or autostart is off)" }];
+  }
+  return [];
+}
+
+/** When this process sent a job-starting command and received its reply, and when it received the job's conclusion. */
+export interface JobCommandTiming {
+  command: string;
+  jobId: string;
+  sentAt: number;
+  repliedAt: number;
+  /** Time the `JOB_STATUS_CHANGE` to `concluded` (or `null`) was received, if it was. */
+  concludedAt?: number;
+}
+
+/**
+ * A job-starting command must reply as soon as the job is created. If its reply only arrived after
+ * the job had concluded, the command ran the whole job in the monitor: the monitor was blocked.
+ */
+export function checkMonitorBlocked(t: JobCommandTiming): MonitorWarning[] {
+  if (t.concludedAt === undefined || t.concludedAt > t.repliedAt) return [];
+  const ms = Math.round(t.repliedAt - t.sentAt);
+  return [
+    {
+      id: 'monitor-blocked',
+      severity: 'warning',
+      message: `${t.command} (job ${t.jobId}) replied only after its job concluded, ${ms} ms after it was sent: the monitor was blocked for the whole job`,
+    },
+  ];
+}
+
+/** Every single-side check for one connection. */
+export function checkSide(role: Role, cfg: SideConfig, runState: string | undefined, migrationStatus: string, memdevs?: readonly MemdevInfo[]): MonitorWarning[] {
+  const mode = cfg.parameters['mode'];
+  return [
+    ...checkZeroPageDetection(cfg),
+    ...(typeof mode === 'string' ? checkCprMode(mode, cfg, memdevs) : []),
+    ...(runState !== undefined ? checkRunState(role, runState, migrationStatus) : []),
+  ];
+}

@@ -1,0 +1,10 @@
+export * from './checks';
+export * from './features';
+export * from './monitor';
+export * from './connectionManager';
+export * from './pairedMigration';
+export * from './samples';
+export * from './threads';
+export * from './transcriptRecorder';
+export * from './socketDiscovery';
+export { Ring } from './ring';

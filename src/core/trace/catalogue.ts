@@ -1,0 +1,163 @@
+/**
+ * A catalogue: every known trace event with its compiled decoder, looked up by
+ * name as a string or straight from the bytes of a log line.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { Decoder } from './decoder';
+import { parseTraceEvents, type TraceEventDecl, type TraceEventsSyntaxError } from './traceEventsParser';
+
+export interface CatalogueEvent {
+  readonly index: number;
+  readonly decl: TraceEventDecl;
+  /** Undefined when the format uses a conversion the decoder cannot read back. */
+  readonly decoder: Decoder | undefined;
+  readonly nameBytes: Uint8Array;
+}
+
+export interface DuplicateEvent {
+  readonly name: string;
+  readonly first: { file: string; line: number };
+  readonly second: { file: string; line: number };
+}
+
+export interface FormatProblem {
+  readonly name: string;
+  readonly file: string;
+  readonly line: number;
+  readonly message: string;
+}
+
+/** Hash of an event name's bytes; the log reader computes the same while scanning a line. */
+export function hashNameByte(h: number, c: number): number {
+  return Math.imul(h ^ c, 0x01000193);
+}
+export const NAME_HASH_SEED = 0x811c9dc5 | 0;
+
+const encoder = new TextEncoder();
+
+export class Catalogue {
+  readonly events: CatalogueEvent[] = [];
+  readonly duplicates: DuplicateEvent[] = [];
+  readonly formatProblems: FormatProblem[] = [];
+  private readonly byName = new Map<string, CatalogueEvent>();
+  private slots = new Int32Array(64).fill(-1);
+  private slotHash = new Int32Array(64);
+  /** Widest event (fields) so a reader can size its scratch once. */
+  maxFields = 0;
+
+  constructor(decls: Iterable<TraceEventDecl> = [], readonly source = 'custom', readonly errors: TraceEventsSyntaxError[] = []) {
+    for (const d of decls) this.add(d);
+  }
+
+  /** Adds a declaration; a second one with the same name is reported and ignored. */
+  add(decl: TraceEventDecl): CatalogueEvent | undefined {
+    const prev = this.byName.get(decl.name);
+    if (prev) {
+      this.duplicates.push({ name: decl.name, first: { file: prev.decl.file, line: prev.decl.line }, second: { file: decl.file, line: decl.line } });
+      return undefined;
+    }
+    let decoder: Decoder | undefined;
+    try {
+      decoder = new Decoder(decl.format, decl.args.map((a) => a.name), decl.args.map((a) => a.type));
+      this.maxFields = Math.max(this.maxFields, decoder.fields.length);
+    } catch (e) {
+      this.formatProblems.push({ name: decl.name, file: decl.file, line: decl.line, message: e instanceof Error ? e.message : String(e) });
+    }
+    const ev: CatalogueEvent = { index: this.events.length, decl, decoder, nameBytes: encoder.encode(decl.name) };
+    this.events.push(ev);
+    this.byName.set(decl.name, ev);
+    this.insertSlot(ev);
+    return ev;
+  }
+
+  get(name: string): CatalogueEvent | undefined {
+    return this.byName.get(name);
+  }
+
+  get size(): number {
+    return this.events.length;
+  }
+
+  /** Looks up the name in buf[s, e) whose hash (hashNameByte over the bytes from NAME_HASH_SEED) is h. */
+  lookupBytes(buf: Uint8Array, s: number, e: number, h: number): CatalogueEvent | undefined {
+    const mask = this.slots.length - 1;
+    let i = h & mask;
+    for (;;) {
+      const idx = this.slots[i]!;
+      if (idx < 0) return undefined;
+      if (this.slotHash[i] === h) {
+        const ev = this.events[idx]!;
+        const nb = ev.nameBytes;
+        if (nb.length === e - s) {
+          let k = 0;
+          while (k < nb.length && nb[k] === buf[s + k]) k++;
+          if (k === nb.length) return ev;
+        }
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private insertSlot(ev: CatalogueEvent): void {
+    if ((this.events.length) * 2 > this.slots.length) {
+      this.slots = new Int32Array(this.slots.length * 4).fill(-1);
+      this.slotHash = new Int32Array(this.slots.length);
+      for (const e of this.events) this.place(e);
+      return;
+    }
+    this.place(ev);
+  }
+
+  private place(ev: CatalogueEvent): void {
+    let h = NAME_HASH_SEED;
+    for (const c of ev.nameBytes) h = hashNameByte(h, c);
+    const mask = this.slots.length - 1;
+    let i = h & mask;
+    while (this.slots[i]! >= 0) i = (i + 1) & mask;
+    this.slots[i] = ev.index;
+    this.slotHash[i] = h;
+  }
+
+  /** Plain declarations, e.g. to hand the catalogue to a worker. */
+  decls(): TraceEventDecl[] {
+    return this.events.map((e) => e.decl);
+  }
+}
+
+/** Parses trace-events text (one file or a concatenated trace-events-all). */
+export function catalogueFromText(text: string, file: string): Catalogue {
+  const parsed = parseTraceEvents(text, file);
+  return new Catalogue(parsed.events, file, parsed.errors);
+}
+
+/**
+ * Loads every `trace-events` file under dir (a QEMU tree or a copy) into one catalogue,
+ * in sorted path order so duplicates are reported the same way each time. A folder
+ * holding only `trace-events-all` (a build tree) is read through that file.
+ */
+export async function loadCatalogueFromDir(dir: string): Promise<Catalogue> {
+  const files: string[] = [];
+  let all: string | undefined;
+  async function walk(d: string): Promise<void> {
+    const entries = await readdir(d, { withFileTypes: true });
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        if (e.name === '.git' || e.name === 'node_modules') continue;
+        await walk(p);
+      } else if (e.name === 'trace-events') files.push(p);
+      else if (e.name === 'trace-events-all' && all === undefined) all = p;
+    }
+  }
+  await walk(dir);
+  const chosen = files.length > 0 ? files : all !== undefined ? [all] : [];
+  if (chosen.length === 0) throw new Error(`no trace-events files under ${dir}`);
+  const cat = new Catalogue([], dir);
+  for (const f of chosen) {
+    const parsed = parseTraceEvents(await readFile(f, 'utf8'), relative(dir, f) || f);
+    cat.errors.push(...parsed.errors);
+    for (const d of parsed.events) cat.add(d);
+  }
+  return cat;
+}

@@ -1,0 +1,177 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { builtinCatalogue, builtinVersions } from './catalogues/index';
+import { DecodeScratch, Decoder } from './decoder';
+import { parseFormat, type Conversion, type FormatStep } from './format';
+
+type Val = number | bigint | string;
+
+/** A small C printf for the conversions trace formats use (glibc behaviour for %p). */
+function cConv(c: Conversion, v: Val): string {
+  const bits = c.kind === 'ptr' ? 64 : c.length === 'hh' ? 8 : c.length === 'h' ? 16 : c.length === '' ? 32 : 64;
+  let sign = '';
+  let prefix = '';
+  let body: string;
+  const numeric = c.kind !== 'str' && c.kind !== 'char';
+  switch (c.kind) {
+    case 'int': {
+      let x = BigInt.asIntN(bits, BigInt(v));
+      if (x < 0n) { sign = '-'; x = -x; } else if (c.flags.includes('+')) sign = '+'; else if (c.flags.includes(' ')) sign = ' ';
+      body = x.toString(10);
+      break;
+    }
+    case 'uint': case 'hex': case 'oct': {
+      const x = BigInt.asUintN(bits, BigInt(v));
+      body = x.toString(c.kind === 'uint' ? 10 : c.kind === 'hex' ? 16 : 8);
+      if (c.letter === 'X') body = body.toUpperCase();
+      if (c.flags.includes('#') && x !== 0n) prefix = c.kind === 'hex' ? (c.letter === 'X' ? '0X' : '0x') : c.kind === 'oct' ? '0' : '';
+      break;
+    }
+    case 'ptr': {
+      const x = BigInt(v);
+      body = x === 0n ? '(nil)' : '0x' + x.toString(16);
+      break;
+    }
+    case 'char': body = String(v); break;
+    case 'str': body = c.precision >= 0 ? String(v).slice(0, c.precision) : String(v); break;
+  }
+  if (numeric && c.precision > 0 && c.kind !== 'ptr') body = body.padStart(c.precision, '0');
+  let s = sign + prefix + body;
+  if (s.length < c.width) {
+    if (c.flags.includes('-')) s = s.padEnd(c.width, ' ');
+    else if (c.flags.includes('0') && numeric && c.precision < 0 && c.kind !== 'ptr') s = sign + prefix + body.padStart(c.width - sign.length - prefix.length, '0');
+    else s = s.padStart(c.width, ' ');
+  }
+  return s;
+}
+
+function cPrintf(steps: readonly FormatStep[], values: readonly Val[]): string {
+  let out = '';
+  let k = 0;
+  for (const st of steps) out += st.type === 'literal' ? st.text : cConv(st.conv, values[k++]!);
+  return out;
+}
+
+/** What the decoder should give back for value v printed by c. */
+function expected(c: Conversion, v: Val): Val {
+  if (c.kind === 'str') return c.precision >= 0 ? String(v).slice(0, c.precision) : String(v);
+  if (c.kind === 'char') return String(v);
+  const bits = c.kind === 'ptr' ? 64 : c.length === 'hh' ? 8 : c.length === 'h' ? 16 : c.length === '' ? 32 : 64;
+  const x = c.kind === 'int' ? BigInt.asIntN(bits, BigInt(v)) : BigInt.asUintN(bits, BigInt(v));
+  return x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= -BigInt(Number.MAX_SAFE_INTEGER) ? Number(x) : x;
+}
+
+function decodeText(d: Decoder, text: string): Val[] | undefined {
+  const buf = Buffer.from(text, 'utf8');
+  const out = new DecodeScratch(d.fields.length + 1);
+  if (!d.decode(buf, 0, buf.length, out)) return undefined;
+  return d.fields.map((f, i) => {
+    if (f.valueType === 'string') return buf.toString('utf8', out.strStart[i], out.strEnd[i]);
+    return out.big[i] ?? out.num[i]!;
+  });
+}
+
+const STR_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-éü';
+
+function valueArb(c: Conversion): fc.Arbitrary<Val> {
+  switch (c.kind) {
+    case 'str': return fc.string({ unit: fc.constantFrom(...STR_ALPHABET), minLength: 1, maxLength: 20 });
+    case 'char': return fc.constantFrom(...'abcXYZ019_.');
+    case 'ptr': return fc.oneof(fc.constant(0n), fc.bigInt(1n, (1n << 64n) - 1n));
+    case 'int': return fc.oneof(fc.bigInt(-(1n << 63n), (1n << 63n) - 1n), fc.integer({ min: -1000, max: 1000 }).map(BigInt));
+    default: return fc.oneof(fc.bigInt(0n, (1n << 64n) - 1n), fc.integer({ min: 0, max: 70000 }).map(BigInt));
+  }
+}
+
+/** Random conversions and separators that keep the printed text unambiguous. */
+const convArb = fc.record({
+  letter: fc.constantFrom('d', 'i', 'u', 'x', 'X', 'o', 'c', 's', 'p'),
+  flags: fc.subarray(['-', '0', '#', '+', ' ']),
+  width: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 20 })),
+  precision: fc.oneof(fc.constant(-1), fc.integer({ min: 1, max: 12 })),
+  length: fc.constantFrom('', 'h', 'hh', 'l', 'll', 'z'),
+}).map(({ letter, flags, width, precision, length }) => {
+  const num = !'csp'.includes(letter);
+  const f = flags.filter((x) => (x === '#' ? 'xXo'.includes(letter) : x === '+' || x === ' ' ? 'di'.includes(letter) : x === '0' ? num : true)).join('');
+  const prec = letter === 's' || num ? (precision > 0 ? `.${precision}` : '') : '';
+  return `%${f}${width || ''}${prec}${num ? length : letter === 's' ? '' : ''}${letter}`;
+});
+const sepArb = fc.constantFrom(' ', '=', ', ', ': ', ' x=', ' [', '] ', '/', ' %% ', ' len ');
+
+describe('format decoder', () => {
+  it('round-trips random formats printed like C printf (fast-check)', () => {
+    fc.assert(fc.property(
+      fc.string({ unit: fc.constantFrom('a', 'b', 'Q', ' ', '='), maxLength: 4 }),
+      fc.array(fc.tuple(convArb, sepArb), { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      fc.gen(),
+      (lead, parts, trailing, gen) => {
+        const fmt = lead.replace(/^ /, 'x') + parts.map(([c, s], i) => c + (i === parts.length - 1 && !trailing ? '' : s)).join('');
+        const steps = parseFormat(fmt);
+        const convs = steps.flatMap((s) => (s.type === 'conversion' ? [s.conv] : []));
+        const values = convs.map((c) => gen(() => valueArb(c)));
+        const text = cPrintf(steps, values);
+        const d = new Decoder(fmt, convs.map((_, i) => `a${i}`), []);
+        const got = decodeText(d, text);
+        assert.deepEqual(got, convs.map((c, i) => expected(c, values[i]!)), `format ${JSON.stringify(fmt)} text ${JSON.stringify(text)}`);
+      },
+    ), { numRuns: 3000 });
+  });
+
+  it('round-trips every unambiguous event format of every built-in catalogue', () => {
+    for (const v of builtinVersions) {
+      let checked = 0;
+      let skipped = 0;
+      for (const ev of builtinCatalogue(v).events) {
+        const d = ev.decoder;
+        assert.ok(d, `${v} ${ev.decl.name} has a decoder`);
+        const steps = parseFormat(ev.decl.format);
+        if (ambiguous(steps)) { skipped++; continue; }
+        const convs = steps.flatMap((s) => (s.type === 'conversion' ? [s.conv] : []));
+        fc.assert(fc.property(fc.tuple(...convs.map(valueArb)), (values) => {
+          const text = cPrintf(steps, values);
+          assert.deepEqual(decodeText(d, text), convs.map((c, i) => expected(c, values[i]!)), `${ev.decl.name}: ${JSON.stringify(text)}`);
+        }), { numRuns: 5 });
+        checked++;
+      }
+      assert.ok(checked > skipped * 10, `${v}: ${checked} checked, ${skipped} ambiguous`);
+    }
+  });
+
+  it('decodes the QEMU conversions seen in real traces', () => {
+    const d = new Decoder('Request for HVA=0x%lx rb=%s offset=0x%zx pid=%u', ['hostaddr', 'ramblock', 'offset', 'pid'], []);
+    assert.deepEqual(decodeText(d, 'Request for HVA=0x7f3a40001000 rb=pc.ram offset=0x1000 pid=4242'), [0x7f3a40001000, 'pc.ram', 0x1000, 4242]);
+    assert.deepEqual(decodeText(new Decoder('host=%p', ['h'], []), 'host=(nil)'), [0]);
+    assert.deepEqual(decodeText(new Decoder('v %lu', ['v'], []), 'v 18446744073709551615'), [18446744073709551615n]);
+    assert.deepEqual(decodeText(new Decoder('v %lu', ['v'], []), 'v 9007199254740991'), [9007199254740991]);
+    assert.deepEqual(decodeText(new Decoder('v %ld', ['v'], []), 'v -9223372036854775808'), [-9223372036854775808n]);
+    assert.deepEqual(decodeText(new Decoder('%s: start: 0x%zx', ['rb', 's'], []), 'a: b: start: 0x10'), ['a: b', 16]);
+    assert.deepEqual(decodeText(new Decoder('100%% done %d', ['x'], []), '100% done 7'), [7]);
+    assert.equal(decodeText(new Decoder('channel %u', ['id'], []), 'channel x'), undefined);
+    assert.equal(decodeText(new Decoder('channel %u', ['id'], []), 'channel 1 extra'), undefined);
+  });
+});
+
+/** Formats whose printed text cannot be split back uniquely (adjacent conversions, digits after a number). */
+function ambiguous(steps: readonly FormatStep[]): boolean {
+  for (let i = 0; i < steps.length; i++) {
+    const s = steps[i]!;
+    if (s.type !== 'conversion') continue;
+    const next = steps[i + 1];
+    if (next?.type === 'conversion') return true;
+    const first = next?.type === 'literal' ? next.text[0]! : '';
+    if (s.conv.kind === 'str' && next !== undefined && /[A-Za-z0-9_.\-éü]/.test(first)) return true;
+    if (s.conv.kind === 'str' && next?.type === 'literal' && /[A-Za-z0-9_.\-éü]/.test(next.text)) {
+      // The decoder takes the first occurrence of the next literal; strings from the test alphabet never contain it unless it is made of alphabet characters only.
+      if (/^[A-Za-z0-9_.\-éü]+$/.test(next.text)) return true;
+    }
+    if (s.conv.kind === 'hex' && /[0-9a-fA-F]/.test(first)) return true;
+    if (s.conv.kind === 'ptr' && /[0-9a-fA-F]/.test(first)) return true;
+    if ((s.conv.kind === 'int' || s.conv.kind === 'uint') && /[0-9]/.test(first)) return true;
+    if (s.conv.kind === 'oct' && /[0-7]/.test(first)) return true;
+    if (s.conv.flags.includes('-') && first === ' ') return true;
+    if (s.conv.width > 0 && s.conv.kind === 'str') return true;
+  }
+  return false;
+}

@@ -1,0 +1,95 @@
+/**
+ * Follow mode: tails a growing log-backend trace and delivers each tick's new
+ * events as a small store. Survives truncation (size shrinks: read again from
+ * the start) and replacement (a new inode at the path: reopen, start over).
+ */
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import type { Catalogue } from './catalogue';
+import { LogLineParser } from './logReader';
+import { finishStore } from './readTrace';
+import { TraceStore } from './store';
+
+export type FollowReset = 'truncated' | 'replaced';
+
+export interface FollowOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Poll interval; default 250 ms. */
+  readonly intervalMs?: number | undefined;
+  /** Start at the current end of the file instead of its beginning. */
+  readonly fromEnd?: boolean | undefined;
+  /** New events since the last call (line numbers continue until a reset). */
+  readonly onBatch: (store: TraceStore) => void;
+  /** The file was truncated or replaced; line numbers start again at 1. */
+  readonly onReset?: ((reason: FollowReset) => void) | undefined;
+  /** The file is missing or unreadable (following goes on and retries). */
+  readonly onError?: ((message: string) => void) | undefined;
+}
+
+const READ_BYTES = 4 * 1024 * 1024;
+
+/** Follows path until opts.signal aborts; resolves then. */
+export async function followTrace(path: string, catalogue: Catalogue, opts: FollowOptions): Promise<void> {
+  const interval = opts.intervalMs ?? 250;
+  let fh: FileHandle | undefined;
+  let ino = -1;
+  let pos = 0;
+  let parser: LogLineParser | undefined;
+  let first = true;
+  let lastError = '';
+  const buf = Buffer.allocUnsafe(READ_BYTES);
+
+  const restart = async (reason: FollowReset | undefined, newIno: number): Promise<void> => {
+    await fh?.close();
+    fh = await open(path, 'r');
+    ino = newIno;
+    pos = 0;
+    parser = undefined;
+    if (reason) opts.onReset?.(reason);
+  };
+
+  try {
+    while (!opts.signal?.aborted) {
+      try {
+        const st = await stat(path);
+        if (fh === undefined || st.ino !== ino) {
+          await restart(fh === undefined ? undefined : 'replaced', st.ino);
+          if (first && opts.fromEnd) pos = st.size;
+        } else if (st.size < pos) {
+          await restart('truncated', st.ino);
+        }
+        first = false;
+        lastError = '';
+        if (st.size > pos && fh) {
+          const store = new TraceStore();
+          if (parser === undefined) parser = new LogLineParser(store, catalogue); else parser.setStore(store);
+          while (pos < st.size) {
+            const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, st.size - pos), pos);
+            if (bytesRead === 0) break;
+            pos += bytesRead;
+            parser.push(buf.subarray(0, bytesRead));
+          }
+          finishStore(store);
+          if (store.lines > 0) opts.onBatch(store);
+        }
+      } catch (e) {
+        const msg = e instanceof Error ? e.message : String(e);
+        if (msg !== lastError) opts.onError?.(msg);
+        lastError = msg;
+        await fh?.close().catch(() => undefined);
+        fh = undefined;
+      }
+      await sleep(interval, opts.signal);
+    }
+  } finally {
+    await fh?.close().catch(() => undefined);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) { resolve(); return; }
+    const t = setTimeout(() => { signal?.removeEventListener('abort', done); resolve(); }, ms);
+    const done = (): void => { clearTimeout(t); resolve(); };
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,217 @@
+/**
+ * Streaming reader for QEMU's log trace backend. Chunks are scanned as bytes;
+ * a line is decoded in place (no string per line) unless it is kept as text
+ * (unknown event, malformed line).
+ *
+ * Accepted prefixes: `tid@sec.usec:` (before QEMU 10.1), `YYYY-MM-DDTHH:MM:SS.ffffffZ `
+ * (10.1+, `-msg timestamp=on`) and none. After a prefix any identifier followed by a
+ * space is an event (unknown names kept with their text); without a prefix only
+ * catalogue names are events and everything else is "other".
+ */
+import { NAME_HASH_SEED, type Catalogue } from './catalogue';
+import { DecodeScratch } from './decoder';
+import type { EventTable, TraceStore } from './store';
+
+const IDENT = new Uint8Array(256);
+for (let c = 0; c < 256; c++) {
+  const ch = String.fromCharCode(c);
+  IDENT[c] = /[A-Za-z0-9_]/.test(ch) ? 1 : 0;
+}
+
+/** Longest line kept; longer lines are counted as "other" without being buffered further. */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+
+function daysFromCivil(y: number, m: number, d: number): number {
+  y -= m <= 2 ? 1 : 0;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
+const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
+
+export class LogLineParser {
+  private readonly scratch: DecodeScratch;
+  private readonly byEvent: (EventTable | undefined)[] = [];
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private skippingLongLine = false;
+  /** Number of the last line parsed (1-based numbering from firstLine). */
+  line: number;
+  private lastTid = -1;
+  private lastTidCode = 0;
+
+  constructor(private store: TraceStore, private readonly catalogue: Catalogue, firstLine = 1) {
+    this.scratch = new DecodeScratch(Math.max(8, catalogue.maxFields));
+    this.line = firstLine - 1;
+  }
+
+  /** Continues into another store (a new batch); line numbering goes on. */
+  setStore(store: TraceStore): void {
+    this.store = store;
+    this.byEvent.length = 0;
+    this.lastTid = -1;
+  }
+
+  /** Feeds the next chunk. The parser may keep a reference to chunk's tail. */
+  push(chunk: Buffer): void {
+    this.store.bytes += chunk.length;
+    let start = 0;
+    if (this.pending.length > 0 || this.skippingLongLine) {
+      const nl = chunk.indexOf(10);
+      if (nl < 0) { this.hold(chunk); return; }
+      if (this.skippingLongLine) {
+        this.skippingLongLine = false;
+        this.store.lines++;
+        this.store.noteOther(++this.line);
+      } else {
+        this.pending.push(chunk.subarray(0, nl));
+        const line = Buffer.concat(this.pending, this.pendingBytes + nl);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.parseLine(line, 0, line.length > 0 && line[line.length - 1] === 13 ? line.length - 1 : line.length, ++this.line);
+      }
+      start = nl + 1;
+    }
+    const last = chunk.lastIndexOf(10);
+    if (last >= start) {
+      this.parseRange(chunk, start, last + 1);
+      start = last + 1;
+    }
+    if (start < chunk.length) this.hold(chunk.subarray(start));
+  }
+
+  /** Parses the last line when the input does not end with a newline. */
+  end(): void {
+    if (this.skippingLongLine) { this.skippingLongLine = false; this.store.lines++; this.store.noteOther(++this.line); }
+    if (this.pending.length === 0) return;
+    const line = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.parseLine(line, 0, line.length, ++this.line);
+  }
+
+  private hold(part: Buffer): void {
+    if (this.skippingLongLine) return;
+    if (this.pendingBytes + part.length > MAX_LINE_BYTES) {
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.skippingLongLine = true;
+      return;
+    }
+    this.pending.push(Buffer.from(part));
+    this.pendingBytes += part.length;
+  }
+
+  /** Parses the complete lines in buf[start, end); end is just after a newline. */
+  parseRange(buf: Buffer, start: number, end: number): void {
+    let p = start;
+    let line = this.line;
+    while (p < end) {
+      let nl = buf.indexOf(10, p);
+      if (nl < 0 || nl >= end) nl = end;
+      let e = nl;
+      if (e > p && buf[e - 1] === 13) e--;
+      this.parseLine(buf, p, e, ++line);
+      p = nl + 1;
+    }
+    this.line = line;
+  }
+
+  private parseLine(buf: Buffer, s: number, e: number, line: number): void {
+    const store = this.store;
+    store.lines++;
+    let i = s;
+    let ts = NaN;
+    let tidCode = 0;
+    let prefixed = false;
+    let c = buf[i];
+    if (c !== undefined && c >= 48 && c <= 57 && i < e) {
+      let v = 0;
+      let j = i;
+      while (j < e) { const d = buf[j]! - 48; if (d < 0 || d > 9) break; v = v * 10 + d; j++; }
+      const sep = buf[j];
+      if (sep === 64) {
+        let sec = 0;
+        let k = j + 1;
+        const secStart = k;
+        while (k < e) { const d = buf[k]! - 48; if (d < 0 || d > 9) break; sec = sec * 10 + d; k++; }
+        if (k > secStart && buf[k] === 46) {
+          k++;
+          let frac = 0;
+          const fs = k;
+          while (k < e) { const d = buf[k]! - 48; if (d < 0 || d > 9) break; frac = frac * 10 + d; k++; }
+          const nd = k - fs;
+          if (nd > 0 && nd <= 9 && buf[k] === 58) {
+            ts = store.relTime(sec, frac * POW10[nd]!, 1e9);
+            if (v !== this.lastTid) { this.lastTid = v; this.lastTidCode = store.tidCode(v); }
+            tidCode = this.lastTidCode;
+            prefixed = true;
+            i = k + 1;
+          }
+        }
+      } else if (sep === 45 && j - i === 4 && e - i > 21) {
+        const t = this.parseIso(buf, i, e, v);
+        if (t >= 0) { ts = this.isoTs; prefixed = true; i = t; }
+      }
+    }
+    const ns = i;
+    let h = NAME_HASH_SEED;
+    while (i < e) {
+      c = buf[i]!;
+      if (IDENT[c] === 0) break;
+      h = Math.imul(h ^ c, 0x01000193);
+      i++;
+    }
+    const ne = i;
+    if (ne === ns || (ne < e && buf[ne] !== 32) || (buf[ns]! >= 48 && buf[ns]! <= 57)) {
+      store.noteOther(line);
+      return;
+    }
+    const ev = this.catalogue.lookupBytes(buf, ns, ne, h);
+    if (ev !== undefined && ev.decoder !== undefined) {
+      const argStart = ne < e ? ne + 1 : e;
+      if (ev.decoder.decode(buf, argStart, e, this.scratch)) {
+        let t = this.byEvent[ev.index];
+        if (t === undefined) { t = store.tableFor(ev.decl.name, ev.decoder.fields); this.byEvent[ev.index] = t; }
+        t.addDecoded(ts, line, tidCode, this.scratch, buf);
+      } else {
+        store.noteMalformed(line, ev.decl.name, buf.toString('utf8', s, e));
+      }
+      return;
+    }
+    if (!prefixed && ev === undefined) { store.noteOther(line); return; }
+    const name = buf.toString('latin1', ns, ne);
+    store.unknownEvents++;
+    store.tableFor(name, null).addValues(ts, line, tidCode, [buf.toString('utf8', ne < e ? ne + 1 : e, e)]);
+  }
+
+  private isoTs = NaN;
+
+  /** Parses `YYYY-MM-DDTHH:MM:SS.f+Z ` at s (year already read); returns the name start or -1. */
+  private parseIso(buf: Buffer, s: number, e: number, year: number): number {
+    const two = (at: number): number => {
+      const a = buf[at]! - 48, b = buf[at + 1]! - 48;
+      return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+    };
+    if (buf[s + 7] !== 45 || buf[s + 10] !== 84 || buf[s + 13] !== 58 || buf[s + 16] !== 58) return -1;
+    const mo = two(s + 5), d = two(s + 8), hh = two(s + 11), mi = two(s + 14), ss = two(s + 17);
+    if (mo < 0 || d < 0 || hh < 0 || mi < 0 || ss < 0) return -1;
+    let k = s + 19;
+    let frac = 0;
+    let nd = 0;
+    if (buf[k] === 46) {
+      k++;
+      const fs = k;
+      while (k < e) { const x = buf[k]! - 48; if (x < 0 || x > 9) break; frac = frac * 10 + x; k++; }
+      nd = k - fs;
+      if (nd === 0 || nd > 9) return -1;
+    }
+    if (buf[k] !== 90 || buf[k + 1] !== 32) return -1;
+    const sec = daysFromCivil(year, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    this.isoTs = this.store.relTime(sec, nd === 0 ? 0 : frac * POW10[nd]!, 1e9);
+    return k + 2;
+  }
+}

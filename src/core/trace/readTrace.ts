@@ -1,0 +1,74 @@
+/**
+ * Reads one trace file (log backend or simpletrace, plain, gzip or xz) into a
+ * store on the calling thread, streaming. See readTraceInWorker for big files.
+ */
+import type { Catalogue } from './catalogue';
+import { LogLineParser } from './logReader';
+import { looksLikeSimpletrace, SimpletraceParser } from './simpletrace';
+import { readChunks, throwIfCancelled } from './source';
+import { TraceStore } from './store';
+
+export interface ReadTraceOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Called after each chunk with the input bytes read so far. */
+  readonly onProgress?: ((bytes: number) => void) | undefined;
+  /** Byte range of a plain log file (start and end at line boundaries). */
+  readonly start?: number | undefined;
+  readonly end?: number | undefined;
+  /** When set, the store is handed to onBatch every batchBytes of input and a new one started. */
+  readonly batchBytes?: number | undefined;
+  readonly onBatch?: ((store: TraceStore) => void) | undefined;
+  readonly chunkBytes?: number | undefined;
+}
+
+export type TraceFormat = 'log' | 'simpletrace';
+
+interface Parser {
+  push(chunk: Buffer): void;
+  end(): void;
+  setStore(store: TraceStore): void;
+}
+
+/** Finishes a store after its last input: trims arrays and records the time kind. */
+export function finishStore(store: TraceStore): TraceStore {
+  if (store.base !== null && store.timeKind === 'none') store.timeKind = 'realtime';
+  store.trim();
+  return store;
+}
+
+/**
+ * Reads path into a store. Errors that stop a simpletrace read are in store.errors
+ * (events before them are kept); unreadable input throws TraceReadError.
+ */
+export async function readTrace(path: string, catalogue: Catalogue, opts: ReadTraceOptions = {}): Promise<TraceStore> {
+  let store = new TraceStore();
+  let parser: Parser | undefined;
+  let read = 0;
+  let sinceBatch = 0;
+  let lineParser: LogLineParser | undefined;
+  for await (const chunk of readChunks(path, { start: opts.start, end: opts.end, signal: opts.signal, chunkBytes: opts.chunkBytes })) {
+    if (parser === undefined) {
+      if (looksLikeSimpletrace(chunk) || (chunk.length < 16 && chunk.length > 0 && chunk[0] === 0xff)) parser = new SimpletraceParser(store, catalogue);
+      else { lineParser = new LogLineParser(store, catalogue); parser = lineParser; }
+    }
+    parser.push(chunk);
+    read += chunk.length;
+    sinceBatch += chunk.length;
+    opts.onProgress?.(read);
+    if (opts.batchBytes !== undefined && opts.onBatch && sinceBatch >= opts.batchBytes) {
+      sinceBatch = 0;
+      opts.onBatch(finishStore(store));
+      store = new TraceStore();
+      parser.setStore(store);
+    }
+  }
+  throwIfCancelled(opts.signal);
+  parser?.end();
+  return finishStore(store);
+}
+
+/** Sniffs the first bytes of a (decompressed) file. */
+export async function detectTraceFormat(path: string): Promise<TraceFormat> {
+  for await (const chunk of readChunks(path, { chunkBytes: 64 })) return looksLikeSimpletrace(chunk) ? 'simpletrace' : 'log';
+  return 'log';
+}

@@ -1,0 +1,288 @@
+/**
+ * Columnar event store: one table per event name, a typed array per field,
+ * one string table and one thread-id dictionary for the whole store.
+ *
+ * Rows of a table are in file order. Time is ns relative to the store's first
+ * timed event (`baseTimeNs` holds that event's absolute time); position is the
+ * 1-based source line (log) or record byte offset (simpletrace).
+ */
+import { F64Column, IntColumn, StringTable, type IntArray, type IntKind } from './columns';
+import type { DecodeScratch, FieldInfo } from './decoder';
+
+export type FieldValue = number | bigint | string;
+
+/** A line that named a known event but did not match its format. */
+export interface MalformedLine {
+  readonly line: number;
+  readonly name: string;
+  readonly text: string;
+}
+
+/** How many first line numbers/samples a store keeps for "other" and malformed lines. */
+export const SAMPLE_LIMIT = 100;
+
+const UNKNOWN_FIELDS: readonly FieldInfo[] = [{ name: 'text', ctype: '', kind: 'str', valueType: 'string', signed: false, argIndex: 0, bits: 0 }];
+
+export class EventTable {
+  readonly ts = new F64Column(16);
+  readonly pos = new IntColumn(16);
+  readonly tid = new IntColumn(16);
+  readonly cols: IntColumn[];
+  count = 0;
+  private readonly colIndex = new Map<string, number>();
+
+  constructor(readonly name: string, readonly fields: readonly FieldInfo[], readonly unknown: boolean, readonly store: TraceStore) {
+    this.cols = fields.map(() => new IntColumn(16));
+    fields.forEach((f, i) => { if (!this.colIndex.has(f.name)) this.colIndex.set(f.name, i); });
+  }
+
+  /** Appends a decoded row; string fields are read from buf. */
+  addDecoded(ts: number, pos: number, tidCode: number, scratch: DecodeScratch, buf: Buffer): void {
+    this.ts.push(ts);
+    this.pos.push(pos);
+    this.tid.push(tidCode);
+    const fields = this.fields;
+    for (let f = 0; f < fields.length; f++) {
+      const col = this.cols[f]!;
+      const fi = fields[f]!;
+      if (fi.valueType === 'string') {
+        col.push(this.store.strings.intern(buf.toString('utf8', scratch.strStart[f], scratch.strEnd[f])));
+      } else {
+        const b = scratch.big[f];
+        if (b === undefined) col.push(scratch.num[f]!); else col.pushBig(b, fi.signed);
+      }
+    }
+    this.count++;
+  }
+
+  /** Appends a row from plain values (simpletrace, tests). */
+  addValues(ts: number, pos: number, tidCode: number, values: readonly FieldValue[]): void {
+    this.ts.push(ts);
+    this.pos.push(pos);
+    this.tid.push(tidCode);
+    for (let f = 0; f < this.fields.length; f++) {
+      const v = values[f];
+      const col = this.cols[f]!;
+      if (typeof v === 'string') col.push(this.store.strings.intern(v));
+      else if (typeof v === 'bigint') col.pushBig(v, this.fields[f]!.signed);
+      else col.push(v ?? NaN);
+    }
+    this.count++;
+  }
+
+  /** Field index by argument name, -1 if absent. */
+  fieldIndex(name: string): number {
+    return this.colIndex.get(name) ?? -1;
+  }
+
+  hasField(name: string): boolean {
+    return this.colIndex.has(name);
+  }
+
+  /** Column view of one argument; throws naming the fields when absent. */
+  column(name: string): ColumnView {
+    const i = this.fieldIndex(name);
+    if (i < 0) throw new Error(`event ${this.name} has no field '${name}' (fields: ${this.fields.map((f) => f.name).join(', ') || 'none'})`);
+    return new ColumnView(this.fields[i]!, this.cols[i]!, this.store.strings);
+  }
+
+  /** Value of a field at row i: number when exact, bigint above 2^53, string, or 0x-hex string for pointers. */
+  value(row: number, field: number): FieldValue {
+    return new ColumnView(this.fields[field]!, this.cols[field]!, this.store.strings).get(row);
+  }
+
+  /** One row as an object (allocates; for exports and tests, not bulk analysis). */
+  row(i: number): Record<string, FieldValue> {
+    const out: Record<string, FieldValue> = {};
+    this.fields.forEach((f, k) => { out[f.name] = this.value(i, k); });
+    return out;
+  }
+
+  /** ns relative to the store base, NaN when the source had no time. */
+  time(i: number): number {
+    return this.store.hasTime ? this.ts.data[i]! : NaN;
+  }
+
+  line(i: number): number {
+    return this.pos.getNumber(i);
+  }
+
+  /** Thread id (log prefix) or pid (simpletrace), undefined when the source had none. */
+  threadId(i: number): number | undefined {
+    return this.store.tids[this.tid.getNumber(i)];
+  }
+
+  /** Rows whose time is in [t0, t1), ascending. */
+  rowsInTimeRange(t0: number, t1: number): Uint32Array {
+    const ts = this.ts.data;
+    const out: number[] = [];
+    for (let i = 0; i < this.count; i++) { const t = ts[i]!; if (t >= t0 && t < t1) out.push(i); }
+    return Uint32Array.from(out);
+  }
+
+  trim(): void {
+    this.ts.trim(); this.pos.trim(); this.tid.trim();
+    for (const c of this.cols) c.trim();
+  }
+
+  memoryBytes(): number {
+    let n = this.ts.data.byteLength + this.pos.data.byteLength + this.tid.data.byteLength;
+    for (const c of this.cols) n += c.data.byteLength;
+    return n;
+  }
+}
+
+/** Read-only view of one field column. */
+export class ColumnView {
+  constructor(readonly field: FieldInfo, private readonly col: IntColumn, private readonly strings: StringTable) {}
+  get length(): number { return this.col.length; }
+  /** Storage: string ids for string fields, values otherwise. Do not mutate. */
+  get array(): IntArray { return this.col.data; }
+  get kind(): IntKind { return this.col.kind; }
+  get(i: number): FieldValue {
+    if (this.field.valueType === 'string') return this.strings.get(this.col.getNumber(i));
+    const v = this.col.get(i);
+    if (this.field.valueType === 'pointer') return '0x' + v.toString(16);
+    return v;
+  }
+  /** Numeric value (pointers and big values as rounded numbers); NaN for strings. */
+  number(i: number): number {
+    return this.field.valueType === 'string' ? NaN : this.col.getNumber(i);
+  }
+}
+
+export type TimeKind = 'realtime' | 'monotonic' | 'none';
+
+/** Time base: absolute = (a - baseA) * scale + (b - baseB) relative to the first event. */
+export interface TimeBase {
+  readonly a: number;
+  readonly b: number;
+  readonly scale: number;
+}
+
+export class TraceStore {
+  readonly strings = new StringTable();
+  readonly tables = new Map<string, EventTable>();
+  /** Thread ids by code; code 0 is "none". */
+  readonly tids: (number | undefined)[] = [undefined];
+  private readonly tidCodes = new Map<number, number>();
+  other = 0;
+  readonly otherLines: number[] = [];
+  malformedCount = 0;
+  readonly malformed: MalformedLine[] = [];
+  unknownEvents = 0;
+  base: TimeBase | null = null;
+  timeKind: TimeKind = 'none';
+  positionKind: 'line' | 'byteOffset' = 'line';
+  /** Bytes of input read (decompressed). */
+  bytes = 0;
+  /** Lines (log) or records (simpletrace) read. */
+  lines = 0;
+  /** Simpletrace dropped-event records: total events QEMU reported as dropped. */
+  droppedEvents = 0;
+  /** Errors that stopped the read (everything before them is kept). */
+  readonly errors: string[] = [];
+
+  get hasTime(): boolean { return this.base !== null; }
+
+  /** Absolute time of relative time 0, in ns (epoch for realtime), null without time. */
+  get baseTimeNs(): bigint | null {
+    const b = this.base;
+    return b ? BigInt(b.a) * BigInt(b.scale) + BigInt(b.b) : null;
+  }
+
+  table(name: string): EventTable | undefined { return this.tables.get(name); }
+
+  /** Table for a name, created on first use. */
+  tableFor(name: string, fields: readonly FieldInfo[] | null): EventTable {
+    let t = this.tables.get(name);
+    if (!t) {
+      t = new EventTable(name, fields ?? UNKNOWN_FIELDS, fields === null, this);
+      this.tables.set(name, t);
+    }
+    return t;
+  }
+
+  names(): string[] { return [...this.tables.keys()].sort(); }
+
+  /** Events of one name, or of every name (unknown ones included). */
+  count(name?: string): number {
+    if (name !== undefined) return this.tables.get(name)?.count ?? 0;
+    let n = 0;
+    for (const t of this.tables.values()) n += t.count;
+    return n;
+  }
+
+  counts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const n of this.names()) out[n] = this.tables.get(n)!.count;
+    return out;
+  }
+
+  tidCode(tid: number): number {
+    let c = this.tidCodes.get(tid);
+    if (c === undefined) { c = this.tids.length; this.tids.push(tid); this.tidCodes.set(tid, c); }
+    return c;
+  }
+
+  /** Relative ns for an absolute time given as (a, b); the first call fixes the base. */
+  relTime(a: number, b: number, scale: number): number {
+    const base = this.base;
+    if (base === null) { this.base = { a, b, scale }; return 0; }
+    return (a - base.a) * scale + (b - base.b);
+  }
+
+  noteOther(line: number): void {
+    this.other++;
+    if (this.otherLines.length < SAMPLE_LIMIT) this.otherLines.push(line);
+  }
+
+  noteMalformed(line: number, name: string, text: string): void {
+    this.malformedCount++;
+    if (this.malformed.length < SAMPLE_LIMIT) this.malformed.push({ line, name, text: text.length > 400 ? text.slice(0, 400) + '…' : text });
+  }
+
+  /** [first, last] relative ns over all events, null without time. */
+  timeSpan(): { firstNs: number; lastNs: number } | null {
+    if (!this.hasTime) return null;
+    let lo = Infinity, hi = -Infinity;
+    for (const t of this.tables.values()) {
+      const d = t.ts.data;
+      for (let i = 0; i < t.count; i++) { const x = d[i]!; if (x < lo) lo = x; if (x > hi) hi = x; }
+    }
+    return lo <= hi ? { firstNs: lo, lastNs: hi } : null;
+  }
+
+  /** Every event in position order as (table, row); a k-way merge, no copy. */
+  *inOrder(): Generator<{ table: EventTable; row: number }> {
+    const tables = [...this.tables.values()].filter((t) => t.count > 0);
+    const next = new Int32Array(tables.length);
+    for (;;) {
+      let best = -1, bestPos = Infinity;
+      for (let k = 0; k < tables.length; k++) {
+        const t = tables[k]!;
+        const r = next[k]!;
+        if (r < t.count) { const p = t.pos.getNumber(r); if (p < bestPos) { bestPos = p; best = k; } }
+      }
+      if (best < 0) return;
+      const row = next[best]!;
+      next[best] = row + 1;
+      yield { table: tables[best]!, row };
+    }
+  }
+
+  /** Drops spare capacity, and the time columns when the source had no time. */
+  trim(): void {
+    for (const t of this.tables.values()) {
+      if (!this.hasTime) { t.ts.data = new Float64Array(0); t.ts.length = 0; }
+      t.trim();
+    }
+  }
+
+  /** Bytes held by typed arrays plus the string table estimate. */
+  memoryBytes(): number {
+    let n = this.strings.bytes();
+    for (const t of this.tables.values()) n += t.memoryBytes();
+    return n;
+  }
+}

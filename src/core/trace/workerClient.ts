@@ -1,0 +1,149 @@
+/**
+ * readTraceInWorker: reads a trace off the calling thread. A big plain log file
+ * is split into byte ranges at line boundaries, one worker per core, and the
+ * parts are merged in file order.
+ */
+import { existsSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Catalogue } from './catalogue';
+import { detectCompression, CancelledError, TraceReadError } from './source';
+import { detectTraceFormat, finishStore } from './readTrace';
+import { TraceStore } from './store';
+import { appendStore, deserializeStore } from './storeTransfer';
+import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
+
+export interface WorkerReadOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Input bytes read so far and the file size (compressed files: size of the decompressed bytes is unknown, total is the file size). */
+  readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
+  /** Number of parallel workers for big plain logs; default: available cores (at most 8). */
+  readonly workers?: number | undefined;
+  /** Files below this size are read by one worker. */
+  readonly parallelThreshold?: number | undefined;
+  /** Batch size for results posted by a worker. */
+  readonly batchBytes?: number | undefined;
+  /** Worker script; default dist/traceWorker.js next to the bundle, or the TypeScript source under tsx. */
+  readonly workerScript?: string | undefined;
+}
+
+/** The catalogue as a worker can rebuild it: built-ins by version, others as declarations. */
+export function catalogueSpec(cat: Catalogue): CatalogueSpec {
+  const m = /^builtin:qemu-(.+)$/.exec(cat.source);
+  return m ? { kind: 'builtin', version: m[1]! } : { kind: 'decls', decls: cat.decls() };
+}
+
+/** Starts the worker script; a .ts script (tests, bench under tsx) is loaded through tsx's require hook. */
+function startWorker(script: string | undefined): Worker {
+  let file = script;
+  if (file === undefined) {
+    const bundled = join(__dirname, 'traceWorker.js');
+    file = existsSync(bundled) ? bundled : join(__dirname, '..', '..', 'worker', 'traceWorker.ts');
+  }
+  if (!file.endsWith('.ts')) return new Worker(file);
+  return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true });
+}
+
+/** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
+export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
+  const cuts = [0];
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let k = 1; k < n; k++) {
+      let pos = Math.max(Math.floor((size * k) / n), cuts[cuts.length - 1]!);
+      let cut = -1;
+      while (pos < size && cut < 0) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        if (bytesRead === 0) break;
+        const nl = buf.subarray(0, bytesRead).indexOf(10);
+        if (nl >= 0) cut = pos + nl + 1; else pos += bytesRead;
+      }
+      if (cut < 0 || cut >= size) break;
+      if (cut > cuts[cuts.length - 1]!) cuts.push(cut);
+    }
+  } finally {
+    await fh.close();
+  }
+  cuts.push(size);
+  const ranges: [number, number][] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) ranges.push([cuts[i]!, cuts[i + 1]!]);
+  return ranges;
+}
+
+/** Reads path in worker threads and resolves to the merged store. Rejects with CancelledError on abort. */
+export async function readTraceInWorker(path: string, catalogue: Catalogue, opts: WorkerReadOptions = {}): Promise<TraceStore> {
+  let size: number;
+  try {
+    const st = await stat(path);
+    if (st.isDirectory()) throw new TraceReadError(`cannot read ${path}: is a directory`, path);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof TraceReadError) throw e;
+    throw new TraceReadError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(e)}`, path);
+  }
+  const threshold = opts.parallelThreshold ?? 32 * 1024 * 1024;
+  const n = Math.max(1, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), 64));
+  let ranges: ([number, number] | undefined)[] = [undefined];
+  if (n > 1 && size >= threshold && (await detectCompression(path)) === 'none' && (await detectTraceFormat(path)) === 'log') {
+    ranges = await splitAtLines(path, size, n);
+  }
+  const spec = catalogueSpec(catalogue);
+  const parts: TraceStore[][] = ranges.map(() => []);
+  const workers: Worker[] = [];
+  let read = 0;
+  const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let pending = ranges.length;
+      let failed = false;
+      const fail = (e: Error): void => {
+        if (failed) return;
+        failed = true;
+        for (const w of workers) void w.terminate();
+        reject(e);
+      };
+      const onAbort = (): void => fail(new CancelledError());
+      if (opts.signal?.aborted) { onAbort(); return; }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      ranges.forEach((range, idx) => {
+        const w = startWorker(opts.workerScript);
+        workers.push(w);
+        w.on('message', (msg: FromWorker) => {
+          if (failed) return;
+          if (msg.type === 'progress') { read += msg.bytes; opts.onProgress?.(read, size); return; }
+          if (msg.type === 'error') { fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return; }
+          parts[idx]!.push(deserializeStore(msg.store));
+          if (msg.type === 'done') {
+            void w.terminate();
+            if (--pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
+          }
+        });
+        w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
+        w.on('exit', (code) => { if (code !== 0 && !failed && parts[idx]!.length === 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}) };
+        w.postMessage(req);
+      });
+    });
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+  return mergeParts(parts);
+}
+
+/** Merges the batches of each range, ranges in file order. */
+export function mergeParts(parts: TraceStore[][]): TraceStore {
+  const flat = parts.flat();
+  if (flat.length === 1) return flat[0]!;
+  const target = new TraceStore();
+  let lineOffset = 0;
+  for (const range of parts) {
+    let rangeLines = 0;
+    for (const p of range) { appendStore(target, p, lineOffset); rangeLines += p.lines; }
+    lineOffset += rangeLines;
+  }
+  return finishStore(target);
+}

@@ -1,0 +1,28 @@
+/** Messages between readTraceInWorker and src/worker/traceWorker.ts. */
+import type { SerializedStore } from './storeTransfer';
+import type { TraceEventDecl } from './traceEventsParser';
+
+export type CatalogueSpec =
+  | { readonly kind: 'builtin'; readonly version: string }
+  | { readonly kind: 'decls'; readonly decls: readonly TraceEventDecl[] };
+
+export interface ReadRequest {
+  readonly type: 'read';
+  readonly path: string;
+  readonly catalogue: CatalogueSpec;
+  /** Byte range of a plain log file; absent for the whole file. */
+  readonly start?: number;
+  readonly end?: number;
+  readonly batchBytes: number;
+}
+
+export interface CancelRequest { readonly type: 'cancel' }
+
+export type ToWorker = ReadRequest | CancelRequest;
+
+export type FromWorker =
+  | { readonly type: 'progress'; readonly bytes: number }
+  /** Part of the result; batches of one read arrive in input order, `done` carries the last. */
+  | { readonly type: 'batch'; readonly store: SerializedStore }
+  | { readonly type: 'done'; readonly store: SerializedStore }
+  | { readonly type: 'error'; readonly message: string; readonly cancelled: boolean };

@@ -1,0 +1,38 @@
+import * as vscode from 'vscode';
+import { type Feature, outputChannelName, type WorkbenchContext } from './context';
+import { registerConnectionsView } from './connections';
+import { registerLabFeatures } from './labCommand';
+import { registerOutputFeatures } from './output';
+import { registerRecordingsFeatures } from './recordings';
+
+/**
+ * Features in registration order. Each one only registers (views, commands, watchers); any
+ * scanning or connecting happens later, when a view is shown or a command runs.
+ */
+const features: readonly (readonly [name: string, register: Feature])[] = [
+  ['output', registerOutputFeatures],
+  ['recordings', registerRecordingsFeatures],
+  ['connections', registerConnectionsView],
+  ['lab', registerLabFeatures],
+];
+
+export function activate(extension: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel(outputChannelName, { log: true });
+  const recordingCreated = new vscode.EventEmitter<vscode.Uri>();
+  extension.subscriptions.push(log, recordingCreated);
+  const ctx: WorkbenchContext = { extension, subscriptions: extension.subscriptions, log, recordingCreated };
+
+  for (const [name, register] of features) {
+    // One broken feature must not take the others down with it.
+    try {
+      register(ctx);
+    } catch (err) {
+      log.error(`feature ${name} failed to register: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    }
+  }
+  log.info(`QEMU Migration Workbench ${String(extension.extension.packageJSON.version)} activated`);
+}
+
+export function deactivate(): void {
+  // Everything registered lives in the extension's subscriptions, disposed by VS Code.
+}

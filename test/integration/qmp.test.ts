@@ -1,0 +1,219 @@
+import { after, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hasProgram, requireComponent } from '../support/components';
+import { QmpClient } from '../../src/core/qmp/client';
+import { QmpError } from '../../src/core/qmp/errors';
+import { QmpSchema } from '../../src/core/qmp/schema';
+import { queryStatus } from '../../src/core/qmp/migration';
+
+const qemuBin = process.env.QEMU_BINARY ?? 'qemu-system-x86_64';
+const qemuPresent = hasProgram(qemuBin);
+const repoRoot = resolve(__dirname, '..', '..');
+
+interface RunningQemu {
+  dir: string;
+  socket: string;
+  child: ChildProcess;
+  exited: Promise<void>;
+  stderr: () => string;
+}
+
+async function connectWhenReady(socket: string, q: RunningQemu, deadlineMs = 20_000): Promise<QmpClient> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await QmpClient.connect(socket, { connectTimeoutMs: 5000 });
+    } catch (e) {
+      if (q.child.exitCode !== null) throw new Error(`QEMU exited (${q.child.exitCode}): ${q.stderr()}`);
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
+/** Starts QEMU paused (-S) with a QMP socket in a private directory, in its own process group. */
+function startQemu(): RunningQemu {
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-qmp-it-'));
+  const socket = join(dir, 'q.sock');
+  const args = [
+    '-M', 'pc', '-m', '64', '-nographic', '-nodefaults',
+    '-accel', 'kvm', '-accel', 'tcg',
+    '-qmp', `unix:${socket},server=on,wait=off`,
+    '-S',
+  ];
+  const child = spawn(qemuBin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => {
+    stderr += t;
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  return { dir, socket, child, exited, stderr: () => stderr };
+}
+
+async function stopQemu(q: RunningQemu): Promise<void> {
+  const pid = q.child.pid;
+  if (pid !== undefined && q.child.exitCode === null && q.child.signalCode === null) {
+    try {
+      process.kill(-pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    const killed = await Promise.race([q.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
+    if (!killed) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await q.exited;
+    }
+  }
+  rmSync(q.dir, { recursive: true, force: true });
+}
+
+let shared: Promise<{ q: RunningQemu; client: QmpClient }> | undefined;
+
+/** One paused QEMU for the read-only tests, started on first use, stopped after all tests. */
+function sharedQemu(): Promise<{ q: RunningQemu; client: QmpClient }> {
+  shared ??= (async () => {
+    const q = startQemu();
+    try {
+      return { q, client: await connectWhenReady(q.socket, q) };
+    } catch (e) {
+      await stopQemu(q);
+      throw e;
+    }
+  })();
+  return shared;
+}
+
+after(async () => {
+  if (!shared) return;
+  const s = await shared.catch(() => undefined);
+  if (!s) return;
+  await s.client.close();
+  await stopQemu(s.q);
+});
+
+function needQemu(t: TestContext): boolean {
+  return requireComponent(t, `QEMU (${qemuBin})`, qemuPresent);
+}
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
+      cwd: repoRoot,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
+    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolvePromise({ code, stdout, stderr });
+    });
+  });
+}
+
+test('real QEMU 7.2: greeting and oob negotiation', async (t) => {
+  if (!needQemu(t)) return;
+  const { client } = await sharedQemu();
+  assert.equal(client.greeting.version.qemu.major, 7);
+  assert.equal(client.greeting.version.qemu.minor, 2);
+  assert.ok(client.greeting.capabilities.includes('oob'));
+  assert.equal(client.oobEnabled, true);
+  assert.deepEqual(await queryStatus(client), { running: false, singlestep: false, status: 'prelaunch' });
+});
+
+test('real QEMU 7.2: the schema knows migrate and multifd, not zero-page-detection', async (t) => {
+  if (!needQemu(t)) return;
+  const { client } = await sharedQemu();
+  const schema = await QmpSchema.query(client);
+  assert.equal(schema.hasCommand('migrate'), true);
+  assert.equal(schema.hasEvent('MIGRATION'), true);
+  assert.equal(schema.hasParameter('multifd-channels'), true);
+  assert.equal(schema.hasParameter('zero-page-detection'), false);
+  assert.equal(schema.hasCapability('multifd'), true);
+  assert.equal(schema.enumValues('MigMode'), undefined);
+  assert.ok(schema.enumValues('MigrationStatus')?.includes('postcopy-active'));
+  assert.equal(schema.allowsOob('migrate-pause'), true);
+});
+
+test('real QEMU 7.2: hmp, QMP errors and an out-of-band command', async (t) => {
+  if (!needQemu(t)) return;
+  const { client } = await sharedQemu();
+  assert.match(await client.hmp('info status'), /^VM status: paused \(prelaunch\)/);
+  await assert.rejects(client.execute('no-such-command'), (e: unknown) => {
+    assert.ok(e instanceof QmpError);
+    assert.equal(e.errorClass, 'CommandNotFound');
+    return true;
+  });
+  await assert.rejects(client.execute('migrate-pause', undefined, { oob: true }), (e: unknown) => {
+    assert.ok(e instanceof QmpError);
+    assert.match(e.description, /postcopy/);
+    return true;
+  });
+  const [status, version] = await Promise.all([client.execute('query-status'), client.execute('query-version')]);
+  assert.ok(status && version, 'pipelined commands both answered');
+});
+
+test('real QEMU 7.2: events arrive with QMP timestamps', async (t) => {
+  if (!needQemu(t)) return;
+  const q = startQemu();
+  t.after(() => stopQemu(q));
+  const client = await connectWhenReady(q.socket, q);
+  t.after(() => client.close());
+  const resumed = client.waitForEvent('RESUME', { timeoutMs: 10_000 });
+  await client.execute('cont');
+  const e = await resumed;
+  const now = Date.now() / 1000;
+  assert.ok(Math.abs(e.timestamp.seconds - now) < 60, `timestamp ${e.timestamp.seconds} vs now ${now}`);
+  assert.ok(e.timestamp.microseconds >= 0 && e.timestamp.microseconds < 1_000_000);
+  const stopped = client.waitForEvent('STOP', { timeoutMs: 10_000 });
+  await client.execute('stop');
+  assert.equal((await stopped).event, 'STOP');
+});
+
+test('real QEMU 7.2: qmig qmp end to end', async (t) => {
+  if (!needQemu(t)) return;
+  // QEMU serves one client per QMP socket: this test's QEMU is its own, with no client attached.
+  const q = startQemu();
+  t.after(() => stopQemu(q));
+  await (await connectWhenReady(q.socket, q)).close();
+  const ok = await runCli(['qmp', q.socket, 'query-status']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout), { running: false, singlestep: false, status: 'prelaunch' });
+
+  const withArgs = await runCli(['qmp', `unix:${q.socket}`, 'query-command-line-options', '{"option":"machine"}']);
+  assert.equal(withArgs.code, 0, withArgs.stderr);
+  assert.equal((JSON.parse(withArgs.stdout) as Array<{ option: string }>)[0]?.option, 'machine');
+
+  const hmp = await runCli(['qmp', q.socket, '--hmp', 'info status']);
+  assert.equal(hmp.code, 0, hmp.stderr);
+  assert.equal(hmp.stdout, 'VM status: paused (prelaunch)\n');
+
+  const err = await runCli(['qmp', q.socket, 'migrate-set-parameters', '{"zero-page-detection":"multifd"}']);
+  assert.equal(err.code, 1);
+  assert.match(err.stderr, /^GenericError: Parameter 'zero-page-detection' is unexpected\n$/);
+
+  const missing = await runCli(['qmp', q.socket, 'no-such-command']);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr, 'CommandNotFound: The command no-such-command has not been found\n');
+
+  const usage = await runCli(['qmp', q.socket, 'migrate', '{"uri":']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /position 7/);
+});

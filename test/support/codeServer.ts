@@ -1,0 +1,199 @@
+// E2E harness: a private code-server with the built extension, driven by Playwright through
+// Debian's Chromium. One Workbench per test file; close() ends every process and removes its folder.
+import { existsSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
+import { type CodeServerInstance, findCodeServer, quietSettings, startCodeServer } from '../../scripts/code-server-launch';
+
+export const repoRoot = resolve(__dirname, '..', '..');
+export const chromiumPath = process.env.QMW_CHROMIUM ?? '/usr/bin/chromium';
+export const screenshotDir = join(repoRoot, 'test-output', 'screenshots');
+export const logDir = join(repoRoot, 'test-output', 'logs');
+
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export function codeServerInstalled(): boolean {
+  return findCodeServer() !== undefined;
+}
+
+export function chromiumInstalled(): boolean {
+  return existsSync(chromiumPath);
+}
+
+export function extensionBuilt(): boolean {
+  return existsSync(join(repoRoot, 'dist', 'extension.js'));
+}
+
+export interface WorkbenchOptions {
+  /** User settings for this run (merged over the harness's quiet defaults). */
+  readonly settings?: Record<string, unknown>;
+  readonly viewport?: { width: number; height: number };
+  /** Folder holding the built extension (package.json, dist/, media/); default: this repository. */
+  readonly extensionRoot?: string;
+}
+
+async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  const why = last instanceof Error ? `: ${last.message}` : '';
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${why}`);
+}
+
+export class Workbench {
+  private constructor(
+    readonly server: CodeServerInstance,
+    private readonly browser: BrowserContext,
+    readonly page: Page,
+    readonly runDir: string,
+  ) {}
+
+  static async launch(opts: WorkbenchOptions = {}): Promise<Workbench> {
+    const runDir = await mkdtemp(join(tmpdir(), 'qmw-e2e-'));
+    let server: CodeServerInstance | undefined;
+    try {
+      server = await startCodeServer({ runDir: join(runDir, 'server'), repoRoot: opts.extensionRoot ?? repoRoot, ...(opts.settings ? { settings: opts.settings } : {}) });
+      const browser = await chromium.launchPersistentContext(join(runDir, 'chromium'), {
+        executablePath: chromiumPath,
+        headless: true,
+        args: chromiumArgs,
+        viewport: opts.viewport ?? { width: 1400, height: 900 },
+      });
+      const page = browser.pages()[0] ?? (await browser.newPage());
+      return new Workbench(server, browser, page, runDir);
+    } catch (err) {
+      await server?.stop();
+      await rm(runDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+
+  /** Replaces the user settings; the workbench picks the file change up while running. */
+  async writeSettings(settings: Record<string, unknown>): Promise<void> {
+    await writeFile(this.server.userSettingsFile, JSON.stringify({ ...quietSettings, ...settings }, null, 2));
+  }
+
+  async openWorkbench(folder: string): Promise<void> {
+    await this.page.goto(this.server.workbenchUrl(folder));
+    await this.page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
+    // The workbench renders before its parts settle; the activity bar is the last thing a test needs.
+    await this.page.locator('.activitybar').waitFor({ state: 'visible', timeout: 30_000 });
+  }
+
+  private quickInput(): Locator {
+    return this.page.locator('.quick-input-widget input');
+  }
+
+  private quickInputRow(text: string): Locator {
+    return this.page.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
+  }
+
+  /**
+   * Runs a command by its palette title ("Category: Title"). Extension commands show up only
+   * once the extension's contributions are registered, so the palette is reopened until they do.
+   */
+  async runCommand(title: string, timeoutMs = 60_000): Promise<void> {
+    await until(`command "${title}" in the palette`, timeoutMs, async () => {
+      await this.page.keyboard.press('Escape');
+      await this.page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => undefined);
+      await this.page.keyboard.press('F1');
+      await this.quickInput().waitFor({ state: 'visible', timeout: 5_000 });
+      await this.quickInput().fill(`>${title}`);
+      const row = this.quickInputRow(title);
+      try {
+        await row.waitFor({ state: 'visible', timeout: 3_000 });
+      } catch {
+        return undefined;
+      }
+      await row.click();
+      return true;
+    });
+  }
+
+  /** Drags the primary side bar's edge so tree rows and their descriptions fit in screenshots. */
+  async setSideBarWidth(width: number): Promise<void> {
+    const box = await this.page.locator('.part.sidebar').boundingBox();
+    if (!box) throw new Error('the side bar is not visible');
+    const y = box.y + box.height / 2;
+    await this.page.mouse.move(box.x + box.width + 1, y);
+    await this.page.mouse.down();
+    await this.page.mouse.move(box.x + width, y, { steps: 5 });
+    await this.page.mouse.up();
+  }
+
+  /** Chooses the row containing `text` in an open QuickPick. */
+  async pick(text: string, timeoutMs = 30_000): Promise<void> {
+    const row = this.quickInputRow(text);
+    await row.waitFor({ state: 'visible', timeout: timeoutMs });
+    await row.click();
+  }
+
+  /** Texts of the notification toasts currently shown. */
+  async notifications(): Promise<string[]> {
+    return this.page.locator('.notifications-toasts .notification-list-item-message').allInnerTexts();
+  }
+
+  async waitForNotification(pattern: RegExp, timeoutMs = 60_000): Promise<string> {
+    return until(`a notification matching ${String(pattern)}`, timeoutMs, async () => (await this.notifications()).find((n) => pattern.test(n)));
+  }
+
+  /** The activity bar entry of a view container, by its title. */
+  activityBarItem(title: string): Locator {
+    return this.page.locator('.activitybar .action-item a.action-label').and(this.page.locator(`[aria-label^="${title}"]`)).first();
+  }
+
+  /** The visible tree rows of a view pane, by the pane's title. */
+  viewRows(viewTitle: string): Locator {
+    return this.page
+      .locator('.pane')
+      .filter({ has: this.page.locator('.pane-header', { hasText: viewTitle }) })
+      .locator('.monaco-list-row');
+  }
+
+  async screenshot(name: string): Promise<string> {
+    await mkdir(screenshotDir, { recursive: true });
+    const file = join(screenshotDir, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  async serverLog(): Promise<string> {
+    return readFile(this.server.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Keeps code-server's log and the workbench logs (extension host, window) in test-output/logs/<name>. */
+  async saveLogs(name: string): Promise<string> {
+    const dest = join(logDir, name);
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(dest, { recursive: true });
+    await cp(this.server.logFile, join(dest, 'code-server.log')).catch(() => undefined);
+    await cp(join(this.server.runDir, 'data', 'logs'), join(dest, 'workbench'), { recursive: true }).catch(() => undefined);
+    return dest;
+  }
+
+  /** Closes the browser, ends code-server's process group and removes the run folder. */
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    await this.server.stop();
+    await rm(this.runDir, { recursive: true, force: true });
+  }
+}
