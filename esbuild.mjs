@@ -1,7 +1,7 @@
 // Builds every entry point of the extension into dist/.
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { chmodSync, existsSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -61,3 +61,7 @@ if (watch) {
   await Promise.all(configs.map((c) => esbuild.build(c)));
   if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
 }
+
+// Non-code assets the bundles load at run time.
+mkdirSync('dist/guest', { recursive: true });
+copyFileSync('src/core/lab/guest/dirty.asm', 'dist/guest/dirty.asm');

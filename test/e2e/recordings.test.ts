@@ -111,10 +111,13 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
     const run = /^precopy-multifd-(\d{8}-\d{6})$/.exec(folder)?.[1];
     assert.ok(run, `the recording folder is named <scenario>-<time>: ${folder}`);
     const rows = wb.viewRows('Recordings');
-    const row = rows.filter({ hasText: run }).first();
+    // Until the view refreshes, the new folder's trace logs may still be listed as loose trace files.
+    const row = rows.filter({ hasText: new RegExp(`precopy-multifd\\s*completed · QEMU \\d+\\.\\d+\\.\\d+ · ${run}`) }).first();
     await row.waitFor({ timeout: 30_000 });
-    assert.match(await row.innerText(), /precopy-multifd\s*completed · QEMU \d+\.\d+\.\d+ · \d{8}-\d{6}/);
-    // The command reveals and expands the new recording: its files are listed under it.
+    // The command reveals, selects and expands the new recording: its files are listed under it,
+    // and no longer among the loose trace files.
+    await rows.filter({ hasText: folder }).first().waitFor({ state: 'detached', timeout: 30_000 });
+    assert.match(await rows.and(wb.page.locator('[aria-selected="true"]')).first().innerText(), new RegExp(run));
     await rows.filter({ hasText: 'scenario.json' }).first().waitFor({ timeout: 30_000 });
     await rows.filter({ hasText: 'src-trace.log' }).first().waitFor({ timeout: 30_000 });
     await wb.screenshot('lab-recording-revealed');

@@ -82,11 +82,14 @@ async function runCheck(o: Opts, io: CliIo): Promise<number> {
       violations: r.violations.map((v) => ({ rule: v.rule, line: v.line, message: v.message, sentence: v.sentence, specLine: v.specLine })),
       unknown: r.unknown,
       otherConnections: r.flow.otherConnections,
+      ...(r.flow.events ? { qemuEvents: r.flow.events } : {}),
     }, null, 2) + '\n');
   } else {
     io.out(`${file}: ${r.messageCount} messages (${r.flow.format}${r.flow.connection ? `, ${r.flow.connection}` : ''}), spec ${spec.source}\n`);
     for (const v of r.violations) io.out(`${file}:${v.line}: ${v.rule}: ${v.message}\n    spec line ${v.specLine}: "${v.sentence}"\n`);
     for (const u of r.unknown) io.out(`${file}:${u.line}: unknown ${u.rule} (${u.count}x): ${u.message}\n`);
+    const events = Object.entries(r.flow.events ?? {});
+    if (events.length) io.out(`QEMU postcopy events: ${events.map(([n, e]) => `${n} ${e.count}x (first line ${e.firstLine})`).join(', ')}\n`);
     if (r.flow.otherConnections.length) io.out(`other connections not checked: ${r.flow.otherConnections.join(', ')} (use --connection)\n`);
     io.out(`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}, ${r.unknown.length} rule${r.unknown.length === 1 ? '' : 's'} undecided\n`);
   }

@@ -1,5 +1,6 @@
-export { runLab, labFileNames } from './runner';
-export type { ScenarioRecord, LabProcessRecord } from './runner';
+export { runLab } from './runner';
+export { labFileNames } from './record';
+export type { ScenarioRecord, LabProcessRecord } from './record';
 export { labScenarios, isLabScenario, scenarioPlan } from './scenarios';
 export type { ScenarioPlan } from './scenarios';
 export { labDefaults } from './options';

@@ -24,71 +24,9 @@ import { ManagedProcess, findExecutable } from './process';
 import { QmpJournal } from './transcript';
 import type { LabFiles, LabHooks, LabOptions, LabResult, LabStatus } from './types';
 import { fileExists, lastLines, pollUntil, readTextOrEmpty, sleep } from './wait';
+import { labFileNames, summarizeMigration, type ScenarioRecord } from './record';
 
 const sides: readonly LabSide[] = ['src', 'dst'];
-
-/** File names inside the output directory. */
-export const labFileNames = {
-  scenario: 'scenario.json',
-  qmpTranscript: 'qmp.jsonl',
-  srcTrace: 'src-trace.log',
-  dstTrace: 'dst-trace.log',
-  srcGuestLog: 'src-guest.log',
-  dstGuestLog: 'dst-guest.log',
-  finalQueryMigrateSrc: 'final-query-migrate-src.json',
-  finalQueryMigrateDst: 'final-query-migrate-dst.json',
-  srcTestpmdLog: 'src-testpmd.log',
-  dstTestpmdLog: 'dst-testpmd.log',
-} as const satisfies Record<keyof LabFiles, string>;
-
-/** One process of the run as scenario.json lists it. */
-export interface LabProcessRecord {
-  role: string;
-  argv: string[];
-  pid?: number;
-  /** How it ended (filled in at teardown). */
-  exit?: string;
-}
-
-/** The content of scenario.json. */
-export interface ScenarioRecord {
-  tool: string;
-  workbenchVersion: string;
-  scenario: string;
-  description: string;
-  status: LabStatus;
-  error?: string;
-  failedStep?: string;
-  failedSide?: LabSide;
-  startTime: string;
-  endTime?: string;
-  durationMs?: number;
-  host: { platform: string; kernel: string; cpus: number };
-  qemu: { binary?: string; version?: string; package?: string; accelerator?: string; accelerators: string[] };
-  dpdk?: { binary?: string; version?: string };
-  guest: {
-    source: string;
-    sourceSha256?: string;
-    commandLine: string;
-    memoryMiB: number;
-    dirtyRateMiBps: number;
-    zeroShare: number;
-    dirtyRegionMiB: number;
-  };
-  capabilities: Record<string, boolean>;
-  parameters: Record<string, unknown>;
-  traceEvents: string[];
-  migrationUri?: string;
-  postcopy?: { afterMs: number; switched: boolean; statusAtSwitch?: string; switchedAtMs?: number; dirtySyncCountAtSwitch?: number };
-  destinationRunning?: boolean;
-  /** Private working directory of the run (sockets, guest image); removed at the end. */
-  tempDir?: string;
-  processes: LabProcessRecord[];
-  files: Partial<Record<keyof LabFiles, string>>;
-  summary?: Record<string, unknown>;
-}
-
-const MiB = 1024 * 1024;
 
 class LabRun {
   private readonly r: ResolvedLab;
@@ -429,7 +367,7 @@ class LabRun {
       status,
       endTime: new Date(end).toISOString(),
       durationMs,
-      summary: this.summary(),
+      summary: summarizeMigration(this.final.src, this.final.dst),
     });
     if (failure) {
       this.record.error = failure.message;
@@ -460,24 +398,6 @@ class LabRun {
       files,
       finalQueryMigrate: { ...this.final },
       ...(failure ? { error: failure.message } : {}),
-    };
-  }
-
-  private summary(): Record<string, unknown> {
-    const src = this.final.src;
-    const dst = this.final.dst;
-    if (!src && !dst) return {};
-    return {
-      srcStatus: src?.status,
-      dstStatus: dst?.status,
-      totalTimeMs: src?.['total-time'],
-      downtimeMs: src?.downtime,
-      dirtySyncCount: src?.ram?.['dirty-sync-count'],
-      transferredMiB: src?.ram ? Math.round((src.ram.transferred / MiB) * 10) / 10 : undefined,
-      zeroPages: src?.ram?.duplicate,
-      normalPages: src?.ram?.normal,
-      postcopyRequests: src?.ram?.['postcopy-requests'],
-      postcopyBlocktimeMs: dst?.['postcopy-blocktime'],
     };
   }
 

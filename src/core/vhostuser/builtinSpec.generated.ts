@@ -614,6 +614,21 @@ export const BUILTIN_SPEC: {
       "origin": "curated"
     },
     {
+      "id": "postcopy-set-mem-table-reply",
+      "kind": "reply-required",
+      "messages": [
+        "VHOST_USER_SET_MEM_TABLE"
+      ],
+      "features": [],
+      "during": [
+        "VHOST_USER_POSTCOPY_LISTEN",
+        "VHOST_USER_POSTCOPY_END"
+      ],
+      "sentence": "When VHOST_USER_POSTCOPY_LISTEN has been received, SET_MEM_TABLE replies with the bases of the memory mapped regions to the front-end.",
+      "line": 1159,
+      "origin": "curated"
+    },
+    {
       "id": "postcopy-end-reply",
       "kind": "reply-required",
       "messages": [

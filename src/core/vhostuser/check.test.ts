@@ -104,6 +104,18 @@ test('a missing reply fails the reply rule at the request line', () => {
   assert.deepEqual(rulesOf(sr), [`need-reply-answered@${listen + 1}`]);
 });
 
+test('while postcopy listens, SET_MEM_TABLE needs its reply (the regions); before LISTEN it does not', () => {
+  const lines = recording('dst-trace.log').split('\n');
+  const afterListen = lines.findIndex((l) => /vhost_user_read req:29 /.test(l)) + 1;
+  const withWrite = [...lines.slice(0, afterListen), '2@1.0:vhost_user_write req:5 flags:0x1', ...lines.slice(afterListen)].join('\n');
+  assert.deepEqual(rulesOf(checkText(withWrite, spec)), [`postcopy-set-mem-table-reply@${afterListen + 1}`]);
+  const answered = [...lines.slice(0, afterListen), '2@1.0:vhost_user_write req:5 flags:0x1', '2@1.0:vhost_user_read req:5 flags:0x5', ...lines.slice(afterListen)].join('\n');
+  assert.deepEqual(rulesOf(checkText(answered, spec)), []);
+  const beforeListen = lines.findIndex((l) => /vhost_user_write req:29 /.test(l));
+  const early = [...lines.slice(0, beforeListen), '2@1.0:vhost_user_write req:5 flags:0x1', ...lines.slice(beforeListen)].join('\n');
+  assert.deepEqual(rulesOf(checkText(early, spec)), []);
+});
+
 test('NEED_REPLY without REPLY_ACK and INBAND_NOTIFICATIONS without BACKEND_REQ are caught from payloads', () => {
   // protocol features 0x10dbf minus REPLY_ACK (bit 3) = 0x10db7: SET_BACKEND_REQ_FD then has NEED_REPLY without it
   const noAck = recording('dst-strace.txt').replace('read(23, "\\xbf\\x0d\\x01', 'read(23, "\\xb7\\x0d\\x01');

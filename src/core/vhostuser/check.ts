@@ -79,6 +79,9 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
   let virtioOffered: bigint | undefined;
   let protoNegotiated: bigint | undefined;
   const seen = new Set<string>();
+  /** Index of the last request of each name (for rules that hold between two messages). */
+  const lastSeen = new Map<string, number>();
+  let index = 0;
   const ringStarted = new Map<number, boolean>();
   const once = new Map<string, Set<number>>();
   let pending: { m: FlowMessage; rules: Rule[] } | undefined;
@@ -154,6 +157,7 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
           if (r.messages[0] && !seen.has(r.messages[0])) violate(r, m.line, `${name} sent before any ${r.messages[0]}`);
           break;
         case 'reply-required': {
+          if (r.during && (lastSeen.get(r.during[0]) ?? -1) <= (lastSeen.get(r.during[1]) ?? -1)) break;
           if (r.ifFeature) {
             const h = has(r.ifFeature);
             if (h === undefined) { unsure(r, m.line, `${name}: whether ${r.ifFeature} was negotiated is not visible`); break; }
@@ -215,6 +219,7 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
     }
     if (name === 'VHOST_USER_SET_PROTOCOL_FEATURES' && m.u64 !== undefined) protoNegotiated = m.u64;
     seen.add(name);
+    lastSeen.set(name, index++);
     if (replyRules.length) pending = { m, rules: replyRules };
   }
   closePending(undefined);

@@ -17,6 +17,12 @@ test('QEMU traces read through the trace engine give the same flow as the text a
   const viaText = checkText(recording('dst-trace.log'), spec);
   assert.deepEqual(viaEngine.flow.messages, viaText.flow.messages);
   assert.deepEqual(viaEngine.unknown, viaText.unknown);
+  assert.deepEqual(viaEngine.flow.events, viaText.flow.events);
+  assert.deepEqual(viaText.flow.events, {
+    vhost_user_postcopy_listen: { count: 1, firstLine: 22 },
+    vhost_user_postcopy_end_entry: { count: 1, firstLine: 34 },
+    vhost_user_postcopy_end_exit: { count: 1, firstLine: 37 },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'qmw-vu-'));
   try {
     const gz = join(dir, 'dst-trace.log.gz');

@@ -38,7 +38,12 @@ export interface Flow {
   readonly messages: FlowMessage[];
   /** Other connections present in the source that were not selected. */
   readonly otherConnections: readonly string[];
+  /** QEMU's own postcopy events around the messages (vhost_user_postcopy_*, vhost_user_set_mem_table_postcopy): count and first line. */
+  readonly events?: Readonly<Record<string, { count: number; firstLine: number }>> | undefined;
 }
+
+/** The QEMU trace events, besides the messages, that a flow keeps a summary of. */
+export const POSTCOPY_EVENT = /^vhost_user_(postcopy_\w+|set_mem_table_postcopy)$/;
 
 export const FLAG_VERSION_MASK = 0x3;
 export const FLAG_REPLY = 0x4;

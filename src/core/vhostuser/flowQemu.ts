@@ -1,5 +1,5 @@
 import type { Flow, FlowMessage, MessageNames } from './flow';
-import { FLAG_REPLY } from './flow';
+import { FLAG_REPLY, POSTCOPY_EVENT } from './flow';
 
 // Adapter for QEMU's log-backend trace lines. It reads only the vhost_user_write / vhost_user_read
 // events (request id and header flags) in any prefix form (`tid@sec.usec:`, ISO time, none).
@@ -31,6 +31,7 @@ function digits(text: string, i: number, base: 10 | 16, end: { at: number }): nu
 
 export function parseQemuTrace(text: string, names: MessageNames): Flow {
   const messages: FlowMessage[] = [];
+  const events: Record<string, { count: number; firstLine: number }> = {};
   const end = { at: 0 };
   let line = 0;
   let pos = 0;
@@ -47,8 +48,17 @@ export function parseQemuTrace(text: string, names: MessageNames): Flow {
         // QEMU writes front-end requests and reads the back-end's replies on the main channel.
         messages.push({ line: line + 1, id, name: names.name(id, 'front-end'), type: 'front-end', isReply: !isWrite || (flags & FLAG_REPLY) !== 0, flags, size: undefined, u64: undefined, fds: undefined });
       }
+    } else if (text.startsWith('vhost_user_postcopy_', at) || text.startsWith('vhost_user_set_mem_table_postcopy', at)) {
+      let e = at;
+      while (e < text.length && text.charCodeAt(e) > 32) e++;
+      const name = text.slice(at, e);
+      if (POSTCOPY_EVENT.test(name)) {
+        const ev = events[name];
+        if (ev) ev.count++;
+        else events[name] = { count: 1, firstLine: line + 1 };
+      }
     }
     at = text.indexOf('vhost_user_', nl < 0 ? text.length : nl + 1);
   }
-  return { format: 'qemu-trace', connection: undefined, visibility: { flags: true, payloads: false, fds: false, replies: true }, messages, otherConnections: [] };
+  return { format: 'qemu-trace', connection: undefined, visibility: { flags: true, payloads: false, fds: false, replies: true }, messages, otherConnections: [], events };
 }

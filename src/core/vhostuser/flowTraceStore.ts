@@ -5,7 +5,7 @@ import { readTrace } from '../trace/readTrace';
 import { looksLikeSimpletrace } from '../trace/simpletrace';
 import type { TraceStore } from '../trace/store';
 import type { Flow, FlowMessage, MessageNames } from './flow';
-import { FLAG_REPLY } from './flow';
+import { FLAG_REPLY, POSTCOPY_EVENT } from './flow';
 
 // QEMU traces through the project's trace engine (src/core/trace): log files in every prefix form,
 // gzip/xz-compressed logs and simpletrace binaries, decoded with a trace-events catalogue.
@@ -32,7 +32,12 @@ export function flowFromTraceStore(store: TraceStore, names: MessageNames): Flow
     const flags = (takeWrite ? wFlags : rFlags)?.number(row) ?? 0;
     messages.push({ line: table?.line(row) ?? 0, id, name: names.name(id, 'front-end'), type: 'front-end', isReply: !takeWrite || (flags & FLAG_REPLY) !== 0, flags, size: undefined, u64: undefined, fds: undefined });
   }
-  return { format: 'qemu-trace', connection: undefined, visibility: { flags: true, payloads: false, fds: false, replies: true }, messages, otherConnections: [] };
+  const events: Record<string, { count: number; firstLine: number }> = {};
+  for (const name of store.names()) {
+    const t = store.table(name);
+    if (t && t.count > 0 && POSTCOPY_EVENT.test(name)) events[name] = { count: t.count, firstLine: t.line(0) };
+  }
+  return { format: 'qemu-trace', connection: undefined, visibility: { flags: true, payloads: false, fds: false, replies: true }, messages, otherConnections: [], events };
 }
 
 /** True when the file is something only the trace engine reads: compressed or simpletrace. */

@@ -26,6 +26,8 @@ export interface Rule {
   readonly ifFeature?: string | undefined;
   readonly replySize?: number | undefined;
   readonly minFds?: number | undefined;
+  /** The rule holds only after messages[0] of this pair was sent and before messages[1] (e.g. postcopy listening). */
+  readonly during?: readonly [string, string] | undefined;
   /** The spec sentence the rule comes from, and its 1-based line in that document. */
   readonly sentence: string;
   readonly line: number;
@@ -88,6 +90,7 @@ const CURATED: readonly CuratedSpec[] = [
   { rule: { id: 'postcopy-listen-after-advise', kind: 'after', messages: ['VHOST_USER_POSTCOPY_LISTEN', 'VHOST_USER_POSTCOPY_ADVISE'], features: [] }, phrases: [/sent sometime after/, /POSTCOPY_ADVISE/], inMessage: 'VHOST_USER_POSTCOPY_LISTEN' },
   { rule: { id: 'postcopy-end-after-listen', kind: 'after', messages: ['VHOST_USER_POSTCOPY_END', 'VHOST_USER_POSTCOPY_LISTEN'], features: [] }, phrases: [/after VHOST_USER_POSTCOPY_LISTEN/], inMessage: 'VHOST_USER_POSTCOPY_END' },
   { rule: { id: 'postcopy-advise-reply', kind: 'reply-required', messages: ['VHOST_USER_POSTCOPY_ADVISE'], features: [] }, phrases: [/must open a userfaultfd/], inMessage: 'VHOST_USER_POSTCOPY_ADVISE' },
+  { rule: { id: 'postcopy-set-mem-table-reply', kind: 'reply-required', messages: ['VHOST_USER_SET_MEM_TABLE'], features: [], during: ['VHOST_USER_POSTCOPY_LISTEN', 'VHOST_USER_POSTCOPY_END'] }, phrases: [/POSTCOPY_LISTEN has been received, SET_MEM_TABLE replies/], inMessage: 'VHOST_USER_SET_MEM_TABLE' },
   { rule: { id: 'postcopy-end-reply', kind: 'reply-required', messages: ['VHOST_USER_POSTCOPY_END'], features: [] }, phrases: [/acknowledgement only/], inMessage: 'VHOST_USER_POSTCOPY_END' },
   { rule: { id: 'get-protocol-features-needs-f-protocol-features', kind: 'needs-feature', messages: ['VHOST_USER_GET_PROTOCOL_FEATURES'], features: ['VHOST_USER_F_PROTOCOL_FEATURES'] }, phrases: [/Only legal if feature bit VHOST_USER_F_PROTOCOL_FEATURES/], inMessage: 'VHOST_USER_GET_PROTOCOL_FEATURES' },
   { rule: { id: 'set-protocol-features-needs-f-protocol-features', kind: 'needs-feature', messages: ['VHOST_USER_SET_PROTOCOL_FEATURES'], features: ['VHOST_USER_F_PROTOCOL_FEATURES'] }, phrases: [/Only legal if feature bit VHOST_USER_F_PROTOCOL_FEATURES/], inMessage: 'VHOST_USER_SET_PROTOCOL_FEATURES' },

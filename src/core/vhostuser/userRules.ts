@@ -19,7 +19,7 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 /**
  * Validates user rules: `{"rules": [{"id", "kind", "messages", "features"?, "flag"?, "ifFeature"?,
- * "replySize"?, "minFds"?, "sentence"?, "line"?}]}` (a bare array is accepted too). Message and
+ * "replySize"?, "minFds"?, "during"?, "sentence"?, "line"?}]}` (a bare array is accepted too). Message and
  * feature names must exist in the spec model (old SLAVE names are accepted and normalised).
  */
 export function parseUserRules(json: unknown, model: SpecModel, file = 'rules'): Rule[] {
@@ -31,7 +31,7 @@ export function parseUserRules(json: unknown, model: SpecModel, file = 'rules'):
   list.forEach((raw: unknown, i) => {
     const at = `rules[${i}]`;
     if (!isObj(raw)) { problems.push(`${at}: expected an object`); return; }
-    const known = new Set(['id', 'kind', 'messages', 'features', 'flag', 'ifFeature', 'replySize', 'minFds', 'sentence', 'line']);
+    const known = new Set(['id', 'kind', 'messages', 'features', 'flag', 'ifFeature', 'replySize', 'minFds', 'during', 'sentence', 'line']);
     for (const k of Object.keys(raw)) if (!known.has(k)) problems.push(`${at}.${k}: unknown property (allowed: ${[...known].join(', ')})`);
     const id = raw.id;
     if (typeof id !== 'string' || !/^[\w./#-]+$/.test(id)) problems.push(`${at}.id: expected a string of letters, digits, - _ . / #`);
@@ -63,6 +63,13 @@ export function parseUserRules(json: unknown, model: SpecModel, file = 'rules'):
       if (raw[k] !== undefined && (typeof raw[k] !== 'number' || !Number.isInteger(raw[k]) || (raw[k] as number) < 0)) problems.push(`${at}.${k}: expected a non-negative integer`);
     }
     if (kind === 'reply-shape' && raw.replySize === undefined) problems.push(`${at}.replySize: reply-shape needs replySize`);
+    let during: [string, string] | undefined;
+    if (raw.during !== undefined) {
+      const d = raw.during;
+      const defs = Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string') ? (d as string[]).map((m) => findMessage(model, m)) : undefined;
+      if (!defs || defs.some((x) => !x)) problems.push(`${at}.during: expected [startMessage, endMessage], both messages of ${model.source}`);
+      else during = [defs[0]?.name ?? '', defs[1]?.name ?? ''];
+    }
     if (raw.sentence !== undefined && typeof raw.sentence !== 'string') problems.push(`${at}.sentence: expected a string`);
     out.push({
       id: String(id), kind: kind as RuleKind, messages, features,
@@ -70,6 +77,7 @@ export function parseUserRules(json: unknown, model: SpecModel, file = 'rules'):
       ifFeature: typeof raw.ifFeature === 'string' ? raw.ifFeature : undefined,
       replySize: typeof raw.replySize === 'number' ? raw.replySize : undefined,
       minFds: typeof raw.minFds === 'number' ? raw.minFds : undefined,
+      during,
       sentence: typeof raw.sentence === 'string' ? raw.sentence : `workspace rule ${String(id)}`,
       line: typeof raw.line === 'number' ? raw.line : 0,
       origin: 'user',

@@ -1,0 +1,67 @@
+import * as vscode from 'vscode';
+import { ConnectionsTree, type ConnNode } from '../connections';
+import type { WorkbenchContext } from '../context';
+import { openChartPanel } from './chartPanel';
+import { connectCommand } from './connect';
+import { migrationCommands } from './migrationCommands';
+import { otherCommands } from './otherCommands';
+import { pickConnection, reporting } from './pick';
+import { QmpSession } from './session';
+import { MigrationStatusBar } from './statusBar';
+
+/**
+ * QMP in the editor: the Connections view, the status bar item, the palette commands and
+ * the live chart. Connecting to a socket launches nothing, so it works in untrusted workspaces.
+ */
+export function registerQmpFeatures(ctx: WorkbenchContext): void {
+  const session = new QmpSession(ctx.extension.workspaceState);
+  const tree = new ConnectionsTree(session.manager);
+  const view = vscode.window.createTreeView<ConnNode>('qemuMigration.connections', { treeDataProvider: tree, showCollapseAll: true });
+  const status = new MigrationStatusBar(session);
+  ctx.subscriptions.push(session, tree, view, status);
+
+  let pending: NodeJS.Timeout | undefined;
+  const refresh = (): void => {
+    if (pending) return;
+    // The tree redraws at most a few times a second however fast the monitors change.
+    pending = setTimeout(() => {
+      pending = undefined;
+      tree.refresh();
+      status.update();
+      void vscode.commands.executeCommand('setContext', 'qemuMigration.qmpConnected', session.connected().length > 0);
+    }, 200);
+  };
+  ctx.subscriptions.push({ dispose: session.manager.onChange(refresh) }, { dispose: () => clearTimeout(pending) });
+
+  ctx.subscriptions.push(
+    view.onDidChangeCheckboxState((e) => {
+      for (const [node, state] of e.items) {
+        if (node.kind !== 'capability') continue;
+        const m = session.manager.get(node.id)?.monitor;
+        if (!m) continue;
+        const on = state === vscode.TreeItemCheckboxState.Checked;
+        void reporting(`Set capability ${node.name}`, async () => {
+          try {
+            await m.execute('migrate-set-capabilities', { capabilities: [{ capability: node.name, state: on }] });
+          } finally {
+            await m.refresh();
+          }
+        });
+      }
+    }),
+  );
+
+  const commands: Array<[string, (node?: unknown) => Promise<void>]> = [
+    ['qemuMigration.connectQmp', () => reporting('Connect to QMP', () => connectCommand(session))],
+    ['qemuMigration.openLiveChart', (node) => reporting('Live chart', async () => {
+      const l = await pickConnection(session, node);
+      if (l) openChartPanel(ctx, session, l.conn.spec.id);
+    })],
+    ...migrationCommands(session, ctx.extension.workspaceState),
+    ...otherCommands(session),
+  ];
+  for (const [id, run] of commands) ctx.subscriptions.push(vscode.commands.registerCommand(id, run));
+
+  session.manager.restore();
+  ctx.log.info(`QMP: ${session.manager.list().length} saved connection(s) restored`);
+}

@@ -1,0 +1,82 @@
+import * as vscode from 'vscode';
+import { ConnectionManager, Ring, sideOfRole, transcriptLine, type ConnectionSpec, type ManagedConnection, type SpecStore, type TranscriptLine } from '../../core/monitor';
+import type { QmpTranscriptEntry } from '../../core/qmp';
+
+/** Polling commands kept out of the output channels (they run several times a second). */
+const quietCommands = new Set(['query-migrate', 'query-status', 'query-jobs', 'query-migrationthreads']);
+const storeKey = 'qemuMigration.qmpConnections';
+
+function commandOf(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const m = message as Record<string, unknown>;
+  const c = m['execute'] ?? m['exec-oob'];
+  return typeof c === 'string' ? c : undefined;
+}
+
+/**
+ * The QMP state of a window: the connection manager (persisted in workspace state), one output
+ * channel per connection, and a bounded transcript per connection for "Save Recording".
+ */
+export class QmpSession implements vscode.Disposable {
+  readonly manager: ConnectionManager;
+  private readonly channels = new Map<string, vscode.OutputChannel>();
+  private readonly transcripts = new Map<string, Ring<TranscriptLine>>();
+  /** Ids of polling commands in flight, whose replies are kept out of the output channel too. */
+  private readonly quietIds = new Set<unknown>();
+
+  constructor(private readonly memento: vscode.Memento) {
+    const store: SpecStore = {
+      load: () => memento.get<ConnectionSpec[]>(storeKey, []),
+      save: (specs) => memento.update(storeKey, specs),
+    };
+    this.manager = new ConnectionManager({ store, onTranscript: (spec, e) => this.onTranscript(spec, e) });
+  }
+
+  channel(spec: ConnectionSpec): vscode.OutputChannel {
+    let ch = this.channels.get(spec.id);
+    if (!ch) {
+      ch = vscode.window.createOutputChannel(`QMP: ${spec.label}`);
+      this.channels.set(spec.id, ch);
+    }
+    return ch;
+  }
+
+  transcript(id: string): TranscriptLine[] {
+    return this.transcripts.get(id)?.toArray() ?? [];
+  }
+
+  connected(): ManagedConnection[] {
+    return this.manager.list().filter((c) => c.monitor !== undefined);
+  }
+
+  private onTranscript(spec: ConnectionSpec, e: QmpTranscriptEntry): void {
+    let ring = this.transcripts.get(spec.id);
+    if (!ring) {
+      ring = new Ring(50_000);
+      this.transcripts.set(spec.id, ring);
+    }
+    ring.push(transcriptLine(sideOfRole(spec.role), spec.label, e));
+    const msg = e.message as Record<string, unknown> | undefined;
+    const cmd = commandOf(e.message);
+    if (e.kind === 'command' && cmd !== undefined && quietCommands.has(cmd)) {
+      this.quietIds.add(msg?.['id']);
+      return;
+    }
+    if ((e.kind === 'reply' || e.kind === 'error') && msg && this.quietIds.delete(msg['id']) && e.kind === 'reply') return;
+    const arrow = e.direction === 'out' ? '→' : '←';
+    this.channel(spec).appendLine(`${new Date(e.time).toISOString()} ${arrow} ${JSON.stringify(e.message)}`);
+  }
+
+  async forget(id: string): Promise<void> {
+    await this.manager.remove(id);
+    this.channels.get(id)?.dispose();
+    this.channels.delete(id);
+    this.transcripts.delete(id);
+  }
+
+  dispose(): void {
+    void this.manager.dispose();
+    for (const c of this.channels.values()) c.dispose();
+    this.channels.clear();
+  }
+}
