@@ -27,6 +27,8 @@ const nodeEntries = [
 /** Browser-side entry points (webviews). */
 const webEntries = [
   ['src/webview/main.ts', 'dist/webview.js'],
+  ['src/webview/migrationView/main.ts', 'dist/migrationView.js'],
+  ['src/webview/chart/main.ts', 'dist/webview-chart.js'],
 ];
 
 const configs = [
@@ -65,3 +67,9 @@ if (watch) {
 // Non-code assets the bundles load at run time.
 mkdirSync('dist/guest', { recursive: true });
 copyFileSync('src/core/lab/guest/dirty.asm', 'dist/guest/dirty.asm');
+// web-tree-sitter is loaded at run time (its ESM build needs import.meta.url): ship it and the C grammar.
+for (const [from, to] of [
+  ['node_modules/web-tree-sitter/web-tree-sitter.cjs', 'dist/web-tree-sitter.cjs'],
+  ['node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm'],
+  ['node_modules/tree-sitter-c/tree-sitter-c.wasm', 'dist/tree-sitter-c.wasm'],
+]) copyFileSync(from, to);

@@ -26,6 +26,8 @@ export interface CodeServerOptions {
   /** Fixed port; default: a free port on 127.0.0.1. */
   readonly port?: number;
   readonly install?: CodeServerInstall;
+  /** Keep VS Code's workspace trust (prompt, restricted mode); default off, every folder trusted. */
+  readonly workspaceTrust?: boolean;
 }
 
 export interface CodeServerInstance {
@@ -56,6 +58,8 @@ export const quietSettings: Readonly<Record<string, unknown>> = {
   'extensions.autoCheckUpdates': false,
   'extensions.autoUpdate': false,
   'update.mode': 'none',
+  'git.openRepositoryInParentFolders': 'never',
+  'workbench.reduceMotion': 'on',
 };
 
 export function cacheDir(): string {
@@ -208,7 +212,7 @@ export async function startCodeServer(opts: CodeServerOptions): Promise<CodeServ
     '--bind-addr', bindAddr,
     '--disable-telemetry',
     '--disable-update-check',
-    '--disable-workspace-trust',
+    ...(opts.workspaceTrust ? [] : ['--disable-workspace-trust']),
     '--disable-getting-started-override',
     '--user-data-dir', dataDir,
     '--extensions-dir', extensionsDir,

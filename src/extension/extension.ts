@@ -1,9 +1,11 @@
 import * as vscode from 'vscode';
 import { type Feature, outputChannelName, type WorkbenchContext } from './context';
-import { registerConnectionsView } from './connections';
 import { registerLabFeatures } from './labCommand';
+import { registerMigrationView } from './migrationView/index';
 import { registerOutputFeatures } from './output';
+import { registerQmpFeatures } from './qmp';
 import { registerRecordingsFeatures } from './recordings';
+import { registerVhostUserFeatures } from './vhostuser/index';
 
 /**
  * Features in registration order. Each one only registers (views, commands, watchers); any
@@ -12,8 +14,10 @@ import { registerRecordingsFeatures } from './recordings';
 const features: readonly (readonly [name: string, register: Feature])[] = [
   ['output', registerOutputFeatures],
   ['recordings', registerRecordingsFeatures],
-  ['connections', registerConnectionsView],
+  ['qmp', registerQmpFeatures],
   ['lab', registerLabFeatures],
+  ['migrationView', registerMigrationView],
+  ['vhostUser', (ctx) => registerVhostUserFeatures(ctx.extension, ctx.log)],
 ];
 
 export function activate(extension: vscode.ExtensionContext): void {

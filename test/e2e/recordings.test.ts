@@ -123,3 +123,39 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
     await wb.screenshot('lab-recording-revealed');
   });
 });
+
+test('an untrusted workspace lists recordings but the lab refuses to launch QEMU', { timeout: 300_000 }, async (t) => {
+  if (!requireComponent(t, 'code-server', codeServerInstalled())) return;
+  if (!requireComponent(t, 'chromium', chromiumInstalled())) return;
+  if (!requireComponent(t, 'qemu', hasProgram(qemuBinary))) return;
+
+  const root = await mkdtemp(join(tmpdir(), 'qmw-e2e-untrusted-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
+  const { workspace, recordings } = await makeWorkspace(root);
+  const before = await recordingFolders(recordings);
+
+  const wb = await Workbench.launch({
+    workspaceTrust: true,
+    settings: { 'qemuMigration.recordingsDir': recordings, 'security.workspace.trust.startupPrompt': 'never' },
+  });
+  t.after(async () => {
+    await wb.saveLogs('recordings-untrusted');
+    await wb.close();
+  });
+  await wb.openWorkbench(workspace);
+  await wb.page.locator('.statusbar', { hasText: 'Restricted Mode' }).waitFor({ timeout: 30_000 });
+
+  const item = wb.activityBarItem('QEMU Migration');
+  await item.waitFor({ state: 'visible', timeout: 30_000 });
+  await item.click();
+  await wb.setSideBarWidth(520);
+  const rows = wb.viewRows('Recordings');
+  await rows.filter({ hasText: 'Lab Recordings' }).waitFor({ timeout: 30_000 });
+
+  await wb.runCommand('QEMU Migration: Run Migration Lab…');
+  const message = await wb.waitForNotification(/untrusted workspace/, 30_000);
+  assert.match(message, /launches QEMU/);
+  await wb.screenshot('lab-untrusted-refused');
+  assert.equal(await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'precopy-multifd' }).count(), 0, 'no scenario was offered');
+  assert.deepEqual(await recordingFolders(recordings), before, 'nothing was recorded');
+});

@@ -7,11 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { hasProgram, requireComponent } from '../support/components';
-import { startCapture } from '../../src/core/vhostuser/capture';
+import { main } from '../../src/cli/main';
+import type { CliIo } from '../../src/cli/command';
 import { checkText } from '../../src/core/vhostuser/check';
 import { loadSpec } from '../../src/core/vhostuser/specSource';
+
+/** On PATH, without running it (testpmd would start DPDK's EAL just to print its version). */
+const onPath = (bin: string): boolean => (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, bin)));
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -81,7 +85,7 @@ function testpmdArgs(d: string, side: 'src' | 'dst'): string[] {
 
 test('a real QEMU 7.2 + testpmd postcopy migration passes the vhost-user rules', { timeout: 120_000 }, async (t) => {
   if (!requireComponent(t, 'qemu-system-x86_64', hasProgram('qemu-system-x86_64'))) return;
-  if (!requireComponent(t, 'dpdk-testpmd', hasProgram('dpdk-testpmd', ['--version']) || existsSync('/usr/bin/dpdk-testpmd'))) return;
+  if (!requireComponent(t, 'dpdk-testpmd', onPath('dpdk-testpmd'))) return;
   if (!requireComponent(t, 'strace', hasProgram('strace', ['-V']))) return;
 
   const d = mkdtempSync(join(tmpdir(), 'qmw-vu-'));
@@ -94,10 +98,15 @@ test('a real QEMU 7.2 + testpmd postcopy migration passes the vhost-user rules',
     procs.push(p);
     return p;
   };
-  const capture: { stop(): Promise<number | null> }[] = [];
+  // `qmig vhost-user capture` records the destination back-end until its signal aborts.
+  const abort = new AbortController();
+  let captureErr = '';
+  const io: CliIo = { out: () => undefined, err: (t) => { captureErr += t; }, signal: abort.signal, isTty: false };
+  const capture: { done?: Promise<number> } = {};
+  const stopCapture = async (): Promise<number | undefined> => { abort.abort(); return capture.done; };
   t.after(async () => {
     for (const q of qmps) q.close();
-    for (const c of capture) await c.stop();
+    await stopCapture();
     for (const p of procs) {
       if (p.pid !== undefined && p.exitCode === null && p.signalCode === null) {
         try { process.kill(-p.pid, 'SIGTERM'); } catch { /* gone */ }
@@ -118,9 +127,8 @@ test('a real QEMU 7.2 + testpmd postcopy migration passes the vhost-user rules',
   start('dpdk-testpmd', testpmdArgs(d, 'src'), 'src-testpmd.log');
   await waitFor('testpmd sockets', () => existsSync(join(d, 'dst-vh.sock')) && existsSync(join(d, 'src-vh.sock')));
   assert.ok(pmdDst.pid);
-  const cap = startCapture({ pid: pmdDst.pid, out: join(d, 'dst-strace.txt') });
-  capture.push(cap);
-  await cap.attached;
+  capture.done = main(['vhost-user', 'capture', '--pid', String(pmdDst.pid), '--out', join(d, 'dst-strace.txt')], io);
+  await waitFor('strace to attach', () => /capturing process/.test(captureErr));
 
   start('qemu-system-x86_64', qemuArgs(d, 'src'), 'src-qemu.out');
   start('qemu-system-x86_64', qemuArgs(d, 'dst'), 'dst-qemu.out');
@@ -149,7 +157,7 @@ test('a real QEMU 7.2 + testpmd postcopy migration passes the vhost-user rules',
   // The destination ends postcopy (POSTCOPY_END) after it has received everything.
   await waitFor('POSTCOPY_END in the destination trace', () => /vhost_user_write req:30 /.test(readFileSync(join(d, 'dst-trace.log'), 'utf8')), 20_000);
   await sleep(300);
-  await cap.stop();
+  assert.equal(await stopCapture(), 0, captureErr);
 
   const spec = loadSpec({});
   for (const [file, minMessages] of [['dst-trace.log', 10], ['dst-testpmd.log', 10], ['dst-strace.txt', 10]] as const) {

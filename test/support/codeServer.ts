@@ -41,6 +41,8 @@ export interface WorkbenchOptions {
   readonly viewport?: { width: number; height: number };
   /** Folder holding the built extension (package.json, dist/, media/); default: this repository. */
   readonly extensionRoot?: string;
+  /** Keep workspace trust on (a folder opens untrusted until the prompt is answered). */
+  readonly workspaceTrust?: boolean;
 }
 
 async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
@@ -71,7 +73,12 @@ export class Workbench {
     const runDir = await mkdtemp(join(tmpdir(), 'qmw-e2e-'));
     let server: CodeServerInstance | undefined;
     try {
-      server = await startCodeServer({ runDir: join(runDir, 'server'), repoRoot: opts.extensionRoot ?? repoRoot, ...(opts.settings ? { settings: opts.settings } : {}) });
+      server = await startCodeServer({
+        runDir: join(runDir, 'server'),
+        repoRoot: opts.extensionRoot ?? repoRoot,
+        workspaceTrust: opts.workspaceTrust ?? false,
+        ...(opts.settings ? { settings: opts.settings } : {}),
+      });
       const browser = await chromium.launchPersistentContext(join(runDir, 'chromium'), {
         executablePath: chromiumPath,
         headless: true,
@@ -138,6 +145,8 @@ export class Workbench {
     await this.page.mouse.down();
     await this.page.mouse.move(box.x + width, y, { steps: 5 });
     await this.page.mouse.up();
+    // A pointer left on the sash keeps it highlighted in screenshots.
+    await this.page.mouse.move(box.x + width + 200, y);
   }
 
   /** Chooses the row containing `text` in an open QuickPick. */

@@ -54,7 +54,7 @@ test('qmig vhost-user rules --json: messages, protocol features and rules', asyn
   const c = capture();
   assert.equal(await main(['vhost-user', 'rules', '--spec', rstPath, '--json'], c.io), 0);
   const j = JSON.parse(c.out()) as { messages: { name: string; id: number; direction: string }[]; protocolFeatures: { name: string; bit: number }[]; rules: { id: string }[] };
-  assert.deepEqual(j.messages[0], { name: 'VHOST_USER_GET_FEATURES', id: 1, direction: 'front-end', line: 1070 });
+  assert.deepEqual(j.messages[0], { name: 'VHOST_USER_GET_FEATURES', id: 1, direction: 'front-end', line: 1070, ioctl: 'VHOST_GET_FEATURES', requestPayload: 'N/A', replyPayload: 'u64' });
   assert.deepEqual(j.protocolFeatures[0], { name: 'VHOST_USER_PROTOCOL_F_MQ', bit: 0, line: 1045 });
   assert.ok(j.messages.some((m) => m.direction === 'back-end' && m.name === 'VHOST_USER_BACKEND_IOTLB_MSG'));
   assert.ok(j.rules.some((r) => r.id === 'postcopy-end-after-listen'));

@@ -99,7 +99,12 @@ async function runCheck(o: Opts, io: CliIo): Promise<number> {
 function runRules(o: Opts, io: CliIo): number {
   const spec = specAndRules(o, process.cwd());
   const m = spec.model;
-  const messages = [...m.frontEnd, ...m.backEnd].map((d) => ({ name: d.name, id: d.id, direction: d.direction, ...(d.aliases.length ? { aliases: d.aliases } : {}), line: d.line }));
+  const messages = [...m.frontEnd, ...m.backEnd].map((d) => ({
+    name: d.name, id: d.id, direction: d.direction, ...(d.aliases.length ? { aliases: d.aliases } : {}), line: d.line,
+    ...(d.ioctl !== undefined ? { ioctl: d.ioctl } : {}),
+    ...(d.requestPayload !== undefined ? { requestPayload: d.requestPayload } : {}),
+    ...(d.replyPayload !== undefined ? { replyPayload: d.replyPayload } : {}),
+  }));
   if (o.flags.has('--json')) {
     io.out(JSON.stringify({
       spec: spec.source,

@@ -20,7 +20,7 @@ export type ConnectionState =
 
 export interface SpecStore {
   load(): ConnectionSpec[];
-  save(specs: ConnectionSpec[]): void | Promise<void>;
+  save(specs: ConnectionSpec[]): void | PromiseLike<void>;
 }
 
 export interface ManagerOptions {

@@ -8,3 +8,4 @@ export * from './threads';
 export * from './transcriptRecorder';
 export * from './socketDiscovery';
 export { Ring } from './ring';
+export * from './qmpInput';

@@ -1,6 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { QmpClient } from '../qmp/client';
+import { QmpConnectionError } from '../qmp/errors';
+import { ScriptedQmpPeer } from '../qmp/testing/scriptedPeer';
+import { validateQmpInput } from './qmpInput';
 import { ConnectionManager, backoffDelay, type ConnectionSpec } from './connectionManager';
 import { MigrationMonitor } from './monitor';
 import { PairError, runPairedMigration } from './pairedMigration';
@@ -143,4 +148,41 @@ test('connection manager reports a bad path and keeps retrying', async (t) => {
   assert.equal(backoffDelay(1, 500, 30_000), 500);
   assert.equal(backoffDelay(4, 500, 30_000), 4000);
   assert.equal(backoffDelay(20, 500, 30_000), 30_000);
+});
+
+test('zero-page-detection=multifd without multifd is flagged on a newer QEMU schema', async (t) => {
+  const peer = await FakeMonitorPeer.start();
+  peer.state.schema = JSON.parse(readFileSync(join(__dirname, 'testdata', 'minimal-newer-migration-schema.json'), 'utf8')) as unknown;
+  peer.state.parameters['zero-page-detection'] = 'multifd';
+  const m = await monitorOn(peer);
+  t.after(async () => {
+    m.dispose();
+    await m.client.close();
+    await peer.close();
+  });
+  assert.deepEqual(m.features.zeroPageDetection, ['none', 'legacy', 'multifd']);
+  assert.deepEqual(m.warnings().map((w) => w.id), ['zero-page-detection-multifd']);
+  peer.state.capabilities['multifd'] = true;
+  await m.refresh();
+  assert.deepEqual(m.warnings(), []);
+});
+
+test('a peer that closes mid-command gives a clear error, and the monitor stops polling', async (t) => {
+  const peer = await ScriptedQmpPeer.start();
+  t.after(() => peer.close());
+  const client = await QmpClient.connect(peer.path);
+  const conn = await peer.nextConnection();
+  const pending = client.execute('query-status');
+  await conn.nextCommand();
+  conn.destroy();
+  await assert.rejects(pending, (e: unknown) => e instanceof QmpConnectionError && /query-status/.test(e.message) && /closed/i.test(e.message));
+});
+
+test('QMP command input is validated before sending', () => {
+  assert.equal(validateQmpInput('query-status'), undefined);
+  assert.equal(validateQmpInput('{"execute":"migrate","arguments":{"uri":"tcp:0:4444"}}'), undefined);
+  assert.match(validateQmpInput('{"execute":') ?? '', /JSON|Unexpected|end/i);
+  assert.match(validateQmpInput('{"arguments":{}}') ?? '', /execute/);
+  assert.match(validateQmpInput('{"execute":"x","arguments":[]}') ?? '', /arguments/);
+  assert.match(validateQmpInput('info migrate') ?? '', /command name/);
 });

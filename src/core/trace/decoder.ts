@@ -122,6 +122,7 @@ export class Decoder {
     let p = pos;
     let retryStep = -1;
     let retryFrom = 0;
+    let retryEnd = 0;
     let retries = 16;
     const n = this.nSteps;
     for (;;) {
@@ -141,34 +142,44 @@ export class Decoder {
         }
         const kind = this.stepKind[step]!;
         if (kind === F_STR) {
+          // A padded field is at least `width` bytes, so the next literal starts no earlier.
+          const w = this.stepWidth[step]!;
+          const minEnd = w > 0 ? Math.min(p + w, end) : p;
           const next = step + 1 < n ? this.stepLit[step + 1] : undefined;
           let e: number;
           if (step + 1 >= n) e = end;
-          else if (next === undefined) { e = p; while (e < end && buf[e] !== 32) e++; }
+          else if (next === undefined) { e = minEnd; while (e < end && buf[e] !== 32) e++; }
           else {
-            e = findBytes(buf, next, p, end);
+            e = findBytes(buf, next, minEnd, end);
             if (e < 0) { ok = false; break; }
             retryStep = step;
             retryFrom = p;
+            retryEnd = e;
           }
           let s = p;
-          if (this.stepWidth[step]! > 0) {
-            if (this.stepLeftAlign[step]) { while (e > s && buf[e - 1] === 32) e--; } else { while (s < e && buf[s] === 32) s++; }
+          let se = e;
+          if (w > 0) {
+            if (this.stepLeftAlign[step]) { while (se > s && buf[se - 1] === 32) se--; } else { while (s < se && buf[s] === 32) s++; }
           }
           out.strStart[f] = s;
-          out.strEnd[f] = e;
+          out.strEnd[f] = se;
           p = e;
           step++;
           continue;
         }
         if (kind === F_CHAR) {
+          const pad = this.stepWidth[step]! - 1;
+          const left = this.stepLeftAlign[step] === 1;
+          if (!left) for (let k = 0; k < pad && p < end && buf[p] === 32; k++) p++;
           if (p >= end) { ok = false; break; }
           out.strStart[f] = p;
           out.strEnd[f] = p + 1;
           p++;
+          if (left) for (let k = 0; k < pad && p < end && buf[p] === 32; k++) p++;
           step++;
           continue;
         }
+        const fieldStart = p;
         while (p < end && buf[p] === 32) p++;
         const np = kind === F_PTR ? readPtr(buf, p, end, out, f)
           : kind === F_HEX ? readHex(buf, this.stepAlt[step] ? skip0x(buf, p, end) : p, end, out, f)
@@ -176,17 +187,18 @@ export class Decoder {
           : readDec(buf, p, end, out, f, kind === F_INT);
         if (np < 0) { ok = false; break; }
         p = np;
-        if (this.stepLeftAlign[step]) { while (p < end && buf[p] === 32) p++; }
+        if (this.stepLeftAlign[step]) { const w = this.stepWidth[step]!; while (p < end && p - fieldStart < w && buf[p] === 32) p++; }
         step++;
       }
       if (ok && p === end) return true;
       if (retryStep < 0 || retries-- === 0) return false;
       const lit = this.stepLit[retryStep + 1]!;
-      const e = findBytes(buf, lit, out.strEnd[this.stepField[retryStep]!]! + 1, end);
-      if (e < 0) return false;
       const f = this.stepField[retryStep]!;
+      const e = findBytes(buf, lit, retryEnd + 1, end);
+      if (e < 0) return false;
       out.strStart[f] = retryFrom;
       out.strEnd[f] = e;
+      retryEnd = e;
       p = e;
       step = retryStep + 1;
     }

@@ -26,6 +26,14 @@ export interface FollowOptions {
 }
 
 const READ_BYTES = 4 * 1024 * 1024;
+const TAIL_BYTES = 64;
+
+async function tailUnchanged(fh: FileHandle, pos: number, tail: Buffer): Promise<boolean> {
+  if (tail.length === 0) return true;
+  const now = Buffer.alloc(tail.length);
+  const { bytesRead } = await fh.read(now, 0, tail.length, pos - tail.length);
+  return bytesRead === tail.length && now.equals(tail);
+}
 
 /** Follows path until opts.signal aborts; resolves then. */
 export async function followTrace(path: string, catalogue: Catalogue, opts: FollowOptions): Promise<void> {
@@ -35,6 +43,8 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
   let pos = 0;
   let parser: LogLineParser | undefined;
   let first = true;
+  /** The last bytes read before pos: if they change, the file was rewritten (truncated, then grown past pos). */
+  let tail = Buffer.alloc(0);
   let lastError = '';
   const buf = Buffer.allocUnsafe(READ_BYTES);
 
@@ -43,6 +53,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
     fh = await open(path, 'r');
     ino = newIno;
     pos = 0;
+    tail = Buffer.alloc(0);
     parser = undefined;
     if (reason) opts.onReset?.(reason);
   };
@@ -54,7 +65,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
         if (fh === undefined || st.ino !== ino) {
           await restart(fh === undefined ? undefined : 'replaced', st.ino);
           if (first && opts.fromEnd) pos = st.size;
-        } else if (st.size < pos) {
+        } else if (st.size < pos || (st.size > pos && !(await tailUnchanged(fh, pos, tail)))) {
           await restart('truncated', st.ino);
         }
         first = false;
@@ -67,6 +78,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
             if (bytesRead === 0) break;
             pos += bytesRead;
             parser.push(buf.subarray(0, bytesRead));
+            tail = Buffer.from(buf.subarray(Math.max(0, bytesRead - TAIL_BYTES), bytesRead));
           }
           finishStore(store);
           if (store.lines > 0) opts.onBatch(store);

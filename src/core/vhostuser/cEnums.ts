@@ -32,6 +32,15 @@ function packageFile(pkg: string, file: string): string {
   return join(__dirname, file);
 }
 
+/** web-tree-sitter from node_modules, else the copy esbuild.mjs puts beside the bundle. */
+function loadWebTreeSitter(): typeof import('web-tree-sitter') {
+  try {
+    return req('web-tree-sitter') as typeof import('web-tree-sitter');
+  } catch {
+    return req(join(__dirname, 'web-tree-sitter.cjs')) as typeof import('web-tree-sitter');
+  }
+}
+
 /**
  * The tree-sitter C grammar (tree-sitter-c.wasm from the tree-sitter-c package) behind
  * web-tree-sitter. Loaded at run time through require (not bundled): its ESM build needs
@@ -39,7 +48,7 @@ function packageFile(pkg: string, file: string): string {
  */
 export function cParser(wasmPath?: string): Promise<Parser> {
   parserPromise ??= (async () => {
-    const ts = req('web-tree-sitter') as typeof import('web-tree-sitter');
+    const ts = loadWebTreeSitter();
     await ts.Parser.init({ locateFile: (name: string) => packageFile('web-tree-sitter', name) });
     const lang = await ts.Language.load(wasmPath ?? packageFile('tree-sitter-c', 'tree-sitter-c.wasm'));
     const p = new ts.Parser();

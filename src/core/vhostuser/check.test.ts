@@ -116,6 +116,14 @@ test('while postcopy listens, SET_MEM_TABLE needs its reply (the regions); befor
   assert.deepEqual(rulesOf(checkText(early, spec)), []);
 });
 
+test('a GET_FEATURES reply of 4 bytes instead of a u64 fails reply-shape at the reply line', () => {
+  const lines = recording('dst-strace.txt').split('\n');
+  const i = lines.findIndex((l) => /sendmsg\(23, .*iov_base="\\x01\\x00\\x00\\x00\\x05/.test(l));
+  lines[i] = (lines[i] ?? '').replace('\\x08\\x00\\x00\\x00\\xcb\\xe7\\x66\\x7c\\x0d\\x00\\x00\\x00", iov_len=20', '\\x04\\x00\\x00\\x00\\xcb\\xe7\\x66\\x7c", iov_len=16').replace(/= 20$/, '= 16');
+  const r = checkText(lines.join('\n'), spec);
+  assert.deepEqual(rulesOf(r).slice(0, 1), [`reply-shape/GET_FEATURES@${i + 1}`]);
+});
+
 test('NEED_REPLY without REPLY_ACK and INBAND_NOTIFICATIONS without BACKEND_REQ are caught from payloads', () => {
   // protocol features 0x10dbf minus REPLY_ACK (bit 3) = 0x10db7: SET_BACKEND_REQ_FD then has NEED_REPLY without it
   const noAck = recording('dst-strace.txt').replace('read(23, "\\xbf\\x0d\\x01', 'read(23, "\\xb7\\x0d\\x01');

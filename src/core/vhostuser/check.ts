@@ -85,6 +85,7 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
   const ringStarted = new Map<number, boolean>();
   const once = new Map<string, Set<number>>();
   let pending: { m: FlowMessage; rules: Rule[] } | undefined;
+  let lastRequest: FlowMessage | undefined;
 
   const violate = (r: Rule, line: number, message: string): void => {
     violations.push({ rule: r.id, line, message, sentence: r.sentence, specLine: r.line });
@@ -131,18 +132,21 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
 
   for (const m of flow.messages) {
     if (m.isReply) {
-      if (pending && pending.m.id === m.id) {
+      // The first reply to the last request (one request is answered at a time on a connection).
+      if (lastRequest && lastRequest.id === m.id) {
         for (const r of byMessage.get(m.name ?? '') ?? []) {
-          if (r.kind === 'reply-shape' && m.size !== undefined && r.replySize !== undefined && m.size !== r.replySize) {
-            violate(r, m.line, `reply to ${m.name} carries ${m.size} payload bytes, expected ${r.replySize}`);
-          }
+          if (r.kind !== 'reply-shape' || r.replySize === undefined) continue;
+          if (m.size === undefined) unsure(r, m.line, `reply to ${m.name}: the ${flow.format} does not show payload sizes`);
+          else if (m.size !== r.replySize) violate(r, m.line, `reply to ${m.name} carries ${m.size} payload bytes, expected ${r.replySize}`);
         }
-        pending = undefined;
+        lastRequest = undefined;
+        if (pending && pending.m.id === m.id) pending = undefined;
       }
       if (m.u64 !== undefined && m.name === 'VHOST_USER_GET_FEATURES') virtioOffered = m.u64;
       continue;
     }
     closePending(m);
+    lastRequest = m;
     const name = m.name ?? '';
     const replyRules: Rule[] = [];
     for (const r of byMessage.get(name) ?? []) {
@@ -167,7 +171,7 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
           break;
         }
         case 'fd-count': {
-          if (!flow.visibility.fds || m.fds === undefined) break;
+          if (!flow.visibility.fds || m.fds === undefined) { unsure(r, m.line, `${name}: the ${flow.format} does not show file descriptors`); break; }
           if (r.ifFeature) {
             const h = has(r.ifFeature);
             if (h === undefined) { unsure(r, m.line, `${name}: whether ${r.ifFeature} was negotiated is not visible`); break; }
@@ -212,7 +216,7 @@ export function checkFlow(flow: Flow, spec: LoadedSpec): CheckResult {
       }
     }
     for (const r of flagRules) {
-      if (m.flags === undefined) continue;
+      if (m.flags === undefined) { unsure(r, m.line, `${name}: the ${flow.format} does not show header flags`); continue; }
       if (r.flag === 'NEED_REPLY' && (m.flags & FLAG_NEED_REPLY) === 0) continue;
       if (r.kind === 'flag-needs-feature') missingFeatures(r, r.features, m.line, `${name} has the NEED_REPLY flag`);
       else if (r.kind === 'reply-required') replyRules.push(r);

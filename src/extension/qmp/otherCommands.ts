@@ -1,24 +1,7 @@
 import * as vscode from 'vscode';
-import { formatSeconds } from '../../core/monitor';
+import { formatSeconds, validateQmpInput } from '../../core/monitor';
 import { pickConnection, reporting, type Live } from './pick';
 import type { QmpSession } from './session';
-
-/** First offset where `text` stops being a JSON object, or a message; undefined when valid. */
-export function validateQmpJson(text: string): string | undefined {
-  const t = text.trim();
-  if (t === '') return 'type a command name or a JSON object {"execute": ..., "arguments": {...}}';
-  if (!t.startsWith('{')) return /^[a-z][a-z0-9_-]*$/i.test(t) ? undefined : 'a command name has only letters, digits, - and _';
-  try {
-    const v = JSON.parse(t) as unknown;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'must be a JSON object';
-    const o = v as Record<string, unknown>;
-    if (typeof o['execute'] !== 'string') return 'the object needs "execute": "command-name"';
-    if (o['arguments'] !== undefined && (typeof o['arguments'] !== 'object' || o['arguments'] === null || Array.isArray(o['arguments']))) return '"arguments" must be an object';
-    return undefined;
-  } catch (e) {
-    return e instanceof Error ? e.message : String(e);
-  }
-}
 
 async function runJob(l: Live, command: 'snapshot-save' | 'snapshot-load' | 'snapshot-delete', session: QmpSession): Promise<void> {
   const tag = await vscode.window.showInputBox({ title: `${command} on ${l.conn.spec.label}`, prompt: 'Snapshot tag', value: 'qmig-snap' });
@@ -63,7 +46,7 @@ export function otherCommands(session: QmpSession): Array<[string, (node?: unkno
         title: `QMP command to ${l.conn.spec.label}`,
         prompt: 'A command name (query-status) or {"execute": "...", "arguments": {...}}',
         validateInput: (v) => {
-          const err = validateQmpJson(v);
+          const err = validateQmpInput(v);
           if (err) return err;
           const t = v.trim();
           const name = t.startsWith('{') ? String((JSON.parse(t) as Record<string, unknown>)['execute']) : t;

@@ -7,6 +7,9 @@ import { loadUserRules, mergeRules, WORKSPACE_RULES } from '../../core/vhostuser
 import { lintSpecWithTree, type LintIssue } from '../../core/vhostuser/lint';
 import { parseSpec } from '../../core/vhostuser/specParser';
 import { qemuSourceDir } from '../config';
+import { randomBytes } from 'node:crypto';
+import { ladderHtml, type LadderToHost } from './ladderHtml';
+import type { CheckResult } from '../../core/vhostuser/check';
 
 export const CHECK_FLOW_COMMAND = 'qemuMigration.checkVhostUserFlow';
 const SPEC_NAMES = new Set(['vhost-user.rst', 'vhost-user.txt']);
@@ -64,7 +67,27 @@ function checkDocument(doc: vscode.TextDocument, flows: vscode.DiagnosticCollect
   flows.set(doc.uri, diagnostics);
   const summary = `vhost-user: ${result.messageCount} messages (${result.flow.format}), ${result.violations.length} violation(s), ${result.unknown.length} undecided rule(s); spec ${spec.source}`;
   log.info(summary);
-  void vscode.window.showInformationMessage(summary);
+  void vscode.window.showInformationMessage(summary, 'Show Ladder Diagram').then((choice) => {
+    if (choice) showLadder(doc, result);
+  });
+}
+
+function isLadderMessage(m: unknown): m is LadderToHost {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'reveal' && Number.isInteger((m as { line?: unknown }).line);
+}
+
+/** The flow as a ladder (front-end | back-end); clicking a row reveals its line in the document. */
+function showLadder(doc: vscode.TextDocument, result: CheckResult): void {
+  const title = `vhost-user: ${basename(doc.uri.fsPath || doc.uri.path)}`;
+  const panel = vscode.window.createWebviewPanel('qemuMigration.vhostUserLadder', title, vscode.ViewColumn.Beside, { enableScripts: true, localResourceRoots: [] });
+  panel.webview.html = ladderHtml(result, { title, cspSource: panel.webview.cspSource, nonce: randomBytes(16).toString('base64') });
+  panel.webview.onDidReceiveMessage(async (m: unknown) => {
+    if (!isLadderMessage(m)) return;
+    const editor = await vscode.window.showTextDocument(doc, vscode.ViewColumn.One);
+    const range = lineRange(doc, m.line);
+    editor.selection = new vscode.Selection(range.start, range.start);
+    editor.revealRange(range, vscode.TextEditorRevealType.InCenter);
+  });
 }
 
 function lintDiagnostic(doc: vscode.TextDocument, i: LintIssue): vscode.Diagnostic {

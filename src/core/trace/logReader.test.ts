@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
+import { catalogueFromText } from './catalogue';
+import { builtinCatalogue } from './catalogues/index';
+import { LogLineParser } from './logReader';
+import { readTrace } from './readTrace';
+import { TraceStore } from './store';
+import { parseUniqCounts, recordings } from './testSupport';
+import { guessQemuVersion } from './versionGuess';
+
+const tmp = mkdtempSync(join(tmpdir(), 'qmw-trace-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+const cat = catalogueFromText([
+  'multifd_send(uint8_t id, uint64_t packet_num, uint32_t normal_pages, uint32_t zero_pages, uint32_t flags, uint32_t next_packet_size) "channel %u packet_num %" PRIu64 " normal pages %u zero pages %u flags 0x%x next packet size %u"',
+  'postcopy_ram_fault_thread_request(uint64_t hostaddr, const char *ramblock, size_t offset, uint32_t pid) "Request for HVA=0x%" PRIx64 " rb=%s offset=0x%zx pid=%u"',
+  'migration_bitmap_sync_start(void) ""',
+].join('\n'), 'test');
+
+function parseText(text: string | Buffer, chunk = 7): TraceStore {
+  const store = new TraceStore();
+  const p = new LogLineParser(store, cat);
+  const buf = typeof text === 'string' ? Buffer.from(text) : text;
+  for (let i = 0; i < buf.length; i += chunk) p.push(buf.subarray(i, i + chunk));
+  p.end();
+  store.trim();
+  return store;
+}
+
+/** Independent count: event names after the prefix, by regex over the whole text (test only). */
+function countByPrefix(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(?:\d+@\d+\.\d+:|\d{4}-\d\d-\d\dT[\d:.]+Z )?([a-z0-9_]+)( |$)/.exec(line);
+    if (m && line !== '') out.set(m[1]!, (out.get(m[1]!) ?? 0) + 1);
+  }
+  return out;
+}
+
+describe('log backend reader', () => {
+  for (const [dir, side, file] of [
+    ['qemu-10.2.50-multifd-legacy', 'dst', 'dst-trace.log'],
+    ['qemu-10.2.50-multifd-legacy', 'src', 'src-trace.log.xz'],
+    ['qemu-10.2.50-simpletrace-small', 'dst', 'dst-trace.log'],
+  ] as const) {
+    it(`counts ${dir}/${file} exactly like the recorded sort | uniq -c`, async () => {
+      const store = await readTrace(join(recordings, dir, file), builtinCatalogue('10.2.50'));
+      const expected = parseUniqCounts(readFileSync(join(recordings, dir, `${side}-event-counts.txt`), 'utf8'));
+      assert.deepEqual(new Map(Object.entries(store.counts())), expected);
+      assert.equal(store.malformedCount, 0);
+      assert.equal(store.other, 0);
+      assert.equal(store.unknownEvents, 0);
+      assert.equal(store.timeKind, 'realtime');
+      if (!file.endsWith('.xz')) assert.deepEqual(new Map(Object.entries(store.counts())), countByPrefix(readFileSync(join(recordings, dir, file), 'utf8')));
+    });
+  }
+
+  it('decodes 10.2 multifd events with named typed values and ISO time', async () => {
+    const store = await readTrace(join(recordings, 'qemu-10.2.50-multifd-legacy', 'src-trace.log.xz'), builtinCatalogue('10.2.50'));
+    const fill = store.table('multifd_send_fill')!;
+    assert.deepEqual(fill.fields.map((f) => f.name), ['id', 'packet_num', 'flags', 'next_packet_size']);
+    const ram = store.table('multifd_send_ram_fill')!;
+    assert.deepEqual(Object.keys(ram.row(0)), ['id', 'normal', 'zero']);
+    const chans = new Set<number | bigint | string>();
+    for (let i = 0; i < fill.count; i++) chans.add(fill.value(i, 0));
+    assert.deepEqual([...chans].sort(), [0, 1, 2, 3]);
+    const base = store.baseTimeNs!;
+    // 2026-11-21T20:48:45.453070Z is the first line of the source trace.
+    assert.equal(base, BigInt(Date.parse('2026-11-21T20:48:45.453Z')) * 1000000n + 70000n);
+    assert.equal(store.table('migration_block_activation')!.line(0), 1);
+  });
+
+  it('reads the tid@sec.usec prefix, no prefix, unknown events and other lines', () => {
+    const s = parseText([
+      '1234@1700000000.000100:multifd_send channel 1 packet_num 18446744073709551615 normal pages 128 zero pages 0 flags 0x1 next packet size 0',
+      '1235@1700000001.000000:postcopy_ram_fault_thread_request Request for HVA=0x7f0000001000 rb=pc.ram offset=0x1000 pid=42',
+      'migration_bitmap_sync_start ',
+      '1234@1700000001.500000:some_new_event foo=1',
+      'qemu-system-x86_64: terminating on signal 15',
+      '',
+      '1234@1700000002.000000:multifd_send channel 2 packet_num 7 normal pages oops',
+      'migration_bitmap_sync_start',
+    ].join('\n') + '\n');
+    assert.deepEqual(s.counts(), { migration_bitmap_sync_start: 2, multifd_send: 1, postcopy_ram_fault_thread_request: 1, some_new_event: 1 });
+    const m = s.table('multifd_send')!;
+    assert.deepEqual(m.row(0), { id: 1, packet_num: 18446744073709551615n, normal_pages: 128, zero_pages: 0, flags: 1, next_packet_size: 0 });
+    assert.equal(m.threadId(0), 1234);
+    assert.equal(m.time(0), 0);
+    const pf = s.table('postcopy_ram_fault_thread_request')!;
+    assert.equal(pf.time(0), 999_900_000);
+    assert.deepEqual(pf.row(0), { hostaddr: 0x7f0000001000, ramblock: 'pc.ram', offset: 0x1000, pid: 42 });
+    assert.equal(pf.line(0), 2);
+    assert.equal(pf.column('ramblock').get(0), 'pc.ram');
+    assert.ok(Number.isNaN(s.table('migration_bitmap_sync_start')!.time(0)));
+    assert.equal(s.table('migration_bitmap_sync_start')!.line(1), 8);
+    assert.deepEqual(s.table('some_new_event')!.row(0), { text: 'foo=1' });
+    assert.equal(s.table('some_new_event')!.unknown, true);
+    assert.equal(s.other, 2);
+    assert.deepEqual(s.otherLines, [5, 6]);
+    assert.equal(s.malformedCount, 1);
+    assert.deepEqual(s.malformed.map((x) => [x.line, x.name]), [[7, 'multifd_send']]);
+    assert.equal(s.lines, 8);
+    assert.deepEqual([...s.inOrder()].map((e) => e.table.line(e.row)), [1, 2, 3, 4, 8]);
+    assert.deepEqual([...s.table('multifd_send')!.rowsInTimeRange(0, 1)], [0]);
+  });
+
+  it('gives the same store whatever the chunk size', () => {
+    const text = readFileSync(join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.log'));
+    const c10 = builtinCatalogue('10.2.50');
+    const run = (chunk: number): string => {
+      const store = new TraceStore();
+      const p = new LogLineParser(store, c10);
+      for (let i = 0; i < text.length; i += chunk) p.push(text.subarray(i, i + chunk));
+      p.end();
+      return JSON.stringify([...store.inOrder()].map(({ table, row }) => [table.name, table.line(row), table.time(row), String(Object.values(table.row(row)))]));
+    };
+    const whole = run(text.length);
+    for (const c of [1, 3, 64, 4096]) assert.equal(run(c), whole, `chunk ${c}`);
+  });
+
+  it('survives binary garbage, invalid UTF-8 and a 10 MB line', () => {
+    const garbage = Buffer.alloc(100_000);
+    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919 + 13) & 0xff;
+    const s1 = parseText(garbage, 4096);
+    assert.equal(s1.count() - s1.unknownEvents, 0);
+    const bad = Buffer.concat([Buffer.from('1@1.000001:postcopy_ram_fault_thread_request Request for HVA=0x1 rb='), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from(' offset=0x2 pid=3\n')]);
+    const s2 = parseText(bad);
+    assert.equal(s2.table('postcopy_ram_fault_thread_request')!.row(0).ramblock, '\ufffd\ufffd\ufffd');
+    const long = Buffer.concat([Buffer.from('1@1.000001:postcopy_ram_fault_thread_request Request for HVA=0x1 rb='), Buffer.alloc(10 * 1024 * 1024, 'a'), Buffer.from(' offset=0x2 pid=3\nmigration_bitmap_sync_start \n')]);
+    const s3 = parseText(long, 65536);
+    const row = s3.table('postcopy_ram_fault_thread_request')!.row(0);
+    assert.equal((row.ramblock as string).length, 10 * 1024 * 1024);
+    assert.equal(s3.table('migration_bitmap_sync_start')!.line(0), 2);
+    const s4 = parseText(Buffer.concat([Buffer.alloc(10 * 1024 * 1024, 'x'), Buffer.from('\nmigration_bitmap_sync_start \n')]), 1 << 20);
+    assert.equal(s4.other, 1);
+    assert.equal(s4.count('migration_bitmap_sync_start'), 1);
+  });
+
+  it('reads gzip transparently and reports unreadable files', async () => {
+    const text = readFileSync(join(recordings, 'qemu-10.2.50-multifd-legacy', 'dst-trace.log'));
+    const gz = join(tmp, 'dst.log.gz');
+    writeFileSync(gz, gzipSync(text));
+    const a = await readTrace(gz, builtinCatalogue('10.2.50'));
+    const b = await readTrace(join(recordings, 'qemu-10.2.50-multifd-legacy', 'dst-trace.log'), builtinCatalogue('10.2.50'));
+    assert.deepEqual(a.counts(), b.counts());
+    await assert.rejects(readTrace(join(tmp, 'missing.log'), cat), /cannot read .*missing\.log: no such file/);
+    await assert.rejects(readTrace(tmp, cat), /is a directory|EISDIR|cannot read/);
+    const badGz = join(tmp, 'bad.gz');
+    writeFileSync(badGz, Buffer.concat([gzipSync(text).subarray(0, 100)]));
+    await assert.rejects(readTrace(badGz, cat), /cannot decompress/);
+    const badXz = join(tmp, 'bad.xz');
+    writeFileSync(badXz, Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2, 3]));
+    await assert.rejects(readTrace(badXz, cat), /cannot decompress .*bad\.xz/);
+  });
+
+  it('guesses the QEMU version of a trace', async () => {
+    const g10 = await guessQemuVersion(join(recordings, 'qemu-10.2.50-multifd-legacy', 'src-trace.log.xz'));
+    assert.equal(g10.version, '10.2.50');
+    const f9 = join(tmp, 'v9.log');
+    writeFileSync(f9, '12@1.000001:multifd_send channel 0 packet_num 1 normal pages 128 zero pages 3 flags 0x0 next packet size 0\n'.repeat(3));
+    assert.equal((await guessQemuVersion(f9)).version, '9.0');
+    const f7 = join(tmp, 'v7.log');
+    writeFileSync(f7, '12@1.000001:multifd_send channel 0 packet_num 1 normal pages 128 flags 0x0 next packet size 0\n'.repeat(3));
+    assert.equal((await guessQemuVersion(f7)).version, '7.2');
+    assert.ok(execFileSync('xz', ['--version']).length > 0);
+  });
+});

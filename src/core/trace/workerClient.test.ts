@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { builtinCatalogue } from './catalogues/index';
+import { readTrace } from './readTrace';
+import { CancelledError } from './source';
+import type { TraceStore } from './store';
+import { recordings } from './testSupport';
+import { readTraceInWorker, splitAtLines } from './workerClient';
+
+const tmp = mkdtempSync(join(tmpdir(), 'qmw-worker-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const cat = builtinCatalogue('10.2.50');
+
+function dump(s: TraceStore): string {
+  return JSON.stringify([...s.inOrder()].map(({ table, row }) => [table.name, table.line(row), table.time(row), table.threadId(row) ?? null, String(Object.values(table.row(row)))]));
+}
+
+describe('readTraceInWorker', () => {
+  it('splits at line boundaries', async () => {
+    const f = join(tmp, 'lines.txt');
+    writeFileSync(f, 'aaaa\nbb\ncccccc\nd\n');
+    const r = await splitAtLines(f, 17, 3);
+    assert.deepEqual(r, [[0, 8], [8, 15], [15, 17]]);
+    for (const [s] of r) assert.ok(s === 0 || readFileSync(f)[s - 1] === 10);
+  });
+
+  it('reads in parallel byte ranges and merges to the same store as a serial read', async () => {
+    // A trace with a tid prefix, text and string fields, big values and other/malformed lines spread over the ranges.
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const tid = 100 + (i % 3);
+      const t = `${tid}@1700000000.${String(i * 11).padStart(6, '0')}:`;
+      if (i % 97 === 5) lines.push('garbage line');
+      else if (i % 101 === 7) lines.push(`${t}multifd_send_fill channel x`);
+      else if (i % 3 === 0) lines.push(`${t}multifd_send_fill channel ${i % 4} packet_num ${i === 30 ? '18446744073709551615' : i} flags 0x${i.toString(16)} next packet size 0`);
+      else if (i % 3 === 1) lines.push(`${t}migration_set_incoming_channel ioc=0x${(0x5562350b3c00 + i).toString(16)} ioctype=chan-${i % 5}`);
+      else lines.push(`${t}brand_new_event x=${i}`);
+    }
+    const f = join(tmp, 'mixed.log');
+    writeFileSync(f, lines.join('\n') + '\n');
+    const serial = await readTrace(f, cat);
+    let progress = 0;
+    const par = await readTraceInWorker(f, cat, { workers: 3, parallelThreshold: 0, batchBytes: 20_000, onProgress: (b) => { progress = b; } });
+    assert.equal(progress, readFileSync(f).length);
+    assert.equal(dump(par), dump(serial));
+    assert.deepEqual(par.counts(), serial.counts());
+    assert.equal(par.other, serial.other);
+    assert.deepEqual(par.otherLines, serial.otherLines);
+    assert.equal(par.malformedCount, serial.malformedCount);
+    assert.deepEqual(par.malformed, serial.malformed);
+    assert.equal(par.lines, 3000);
+    assert.equal(par.baseTimeNs, serial.baseTimeNs);
+    assert.equal(par.table('multifd_send_fill')!.column('packet_num').get(10), 18446744073709551615n);
+  });
+
+  it('reads compressed and simpletrace files in one worker', async () => {
+    const xz = join(recordings, 'qemu-10.2.50-multifd-legacy', 'src-trace.log.xz');
+    assert.equal(dump(await readTraceInWorker(xz, cat, { parallelThreshold: 0 })), dump(await readTrace(xz, cat)));
+    const simple = join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.simple');
+    const s = await readTraceInWorker(simple, cat, { parallelThreshold: 0 });
+    assert.equal(s.count(), 720);
+    assert.ok(s.memoryBytes() / s.count() < 24, `${s.memoryBytes() / s.count()} bytes per event`);
+  });
+
+  it('is cancellable and reports unreadable input', async () => {
+    const big = join(tmp, 'big.log');
+    writeFileSync(big, '1@1.000001:multifd_send_fill channel 0 packet_num 1 flags 0x0 next packet size 0\n'.repeat(400_000));
+    const ac = new AbortController();
+    const p = readTraceInWorker(big, cat, { signal: ac.signal, workers: 2, parallelThreshold: 0 });
+    setTimeout(() => ac.abort(), 5);
+    await assert.rejects(p, CancelledError);
+    await assert.rejects(readTraceInWorker(join(tmp, 'nope.log'), cat), /cannot read .*nope\.log: no such file/);
+  });
+});

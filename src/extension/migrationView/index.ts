@@ -1,0 +1,92 @@
+/**
+ * The migration view feature: "Open Trace…", "Open in Migration View" from the Recordings
+ * view, the "QEMU Migration Trace" custom editor for trace files, and restoring open views
+ * after a reload.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { expandInputs } from '../../core/analysis/load';
+import { EDITOR_VIEW_TYPE, VIEW_TYPE, type FromWebview, type ToWebview, type ViewState } from '../../webview/migrationView/protocol';
+import type { WorkbenchContext } from '../context';
+import { hostWebview, openWebviewPanel, webviewOptions, type WebviewContent } from '../webview/panelHost';
+import { MigrationSession, titleOf } from './session';
+
+const content = (title: string): WebviewContent => ({ script: 'migrationView.js', stylesheet: 'media/migrationView.css', title });
+
+/** A trace file and, when it is one side of a recording (src-/dst- prefix), the other side. */
+export function withOtherSide(file: string): string[] {
+  const name = basename(file);
+  const m = /^(src|dst)(-.*)$/.exec(name);
+  if (!m) return [file];
+  const other = join(dirname(file), `${m[1] === 'src' ? 'dst' : 'src'}${m[2]}`);
+  return existsSync(other) ? [file, other] : [file];
+}
+
+/** Files to open for a command argument: a Recordings tree node, a Uri, or nothing. */
+function filesOf(arg: unknown): string[] | undefined {
+  let uri: vscode.Uri | undefined;
+  if (arg instanceof vscode.Uri) uri = arg;
+  else if (typeof arg === 'object' && arg !== null) {
+    const node = arg as { kind?: string; uri?: vscode.Uri; recording?: { folder: vscode.Uri } };
+    uri = node.kind === 'recording' ? node.recording?.folder : node.uri;
+  }
+  if (!uri || uri.scheme !== 'file') return undefined;
+  const p = uri.fsPath;
+  return statSync(p).isDirectory() ? expandInputs([p]) : withOtherSide(p);
+}
+
+export function registerMigrationView(ctx: WorkbenchContext): void {
+  const extUri = ctx.extension.extensionUri;
+
+  const openPanel = (files: string[], panel?: vscode.WebviewPanel): void => {
+    const title = titleOf(files);
+    let host;
+    if (panel) {
+      panel.title = title;
+      host = hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(title));
+    } else {
+      const opened = openWebviewPanel<ToWebview, FromWebview>(extUri, VIEW_TYPE, content(title));
+      panel = opened.panel;
+      host = opened.host;
+    }
+    const session = new MigrationSession(ctx, host, files);
+    panel.onDidDispose(() => session.dispose());
+  };
+
+  const run = (files: string[] | undefined): void => {
+    if (!files?.length) { void vscode.window.showWarningMessage('Choose a trace file or a lab recording to open in the migration view.'); return; }
+    try { openPanel(files); } catch (e) { void vscode.window.showErrorMessage(e instanceof Error ? e.message : String(e)); }
+  };
+
+  ctx.subscriptions.push(
+    vscode.commands.registerCommand('qemuMigration.openTrace', async (arg?: unknown) => {
+      const given = arg === undefined ? undefined : filesOf(arg);
+      if (given) { run(given); return; }
+      const picked = await vscode.window.showOpenDialog({
+        canSelectMany: true, openLabel: 'Open in Migration View', title: 'QEMU trace(s): source, destination or both',
+        filters: { 'QEMU traces': ['log', 'xz', 'gz', 'simple'], 'All files': ['*'] },
+      });
+      if (!picked?.length) return;
+      if (picked.length > 2) { void vscode.window.showWarningMessage('Choose at most two traces: the source and the destination.'); return; }
+      run(picked.length === 1 ? withOtherSide(picked[0]!.fsPath) : picked.map((u) => u.fsPath));
+    }),
+    vscode.commands.registerCommand('qemuMigration.openInMigrationView', (arg: unknown) => run(filesOf(arg))),
+    vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+        const files = (state as Partial<ViewState> | undefined)?.files?.filter((f) => existsSync(f));
+        if (!files?.length) { panel.dispose(); return; }
+        panel.webview.options = webviewOptions(extUri);
+        openPanel([...files], panel);
+      },
+    }),
+    vscode.window.registerCustomEditorProvider(EDITOR_VIEW_TYPE, {
+      openCustomDocument: (uri: vscode.Uri) => ({ uri, dispose: () => undefined }),
+      resolveCustomEditor: (document: vscode.CustomDocument, panel: vscode.WebviewPanel) => {
+        const files = withOtherSide(document.uri.fsPath);
+        const session = new MigrationSession(ctx, hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(titleOf(files))), files);
+        panel.onDidDispose(() => session.dispose());
+      },
+    } satisfies vscode.CustomReadonlyEditorProvider, { supportsMultipleEditorsPerDocument: true }),
+  );
+}

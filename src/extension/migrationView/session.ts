@@ -1,0 +1,140 @@
+/**
+ * One open migration view: reads its traces (worker threads) into a model, posts it to
+ * the webview, answers the webview (open a trace line, save exports) and, in follow
+ * mode, tails the traces and posts a fresh model at most once per FOLLOW_POST_MS.
+ */
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import * as vscode from 'vscode';
+import { loadMigration, modelFromStores, type LoadedTrace } from '../../core/analysis/load';
+import type { Side } from '../../core/analysis/model';
+import { detectSides } from '../../core/analysis/sides';
+import { followTrace } from '../../core/trace/follow';
+import { readChunks } from '../../core/trace/source';
+import { TraceStore } from '../../core/trace/store';
+import { appendStore } from '../../core/trace/storeTransfer';
+import { guessQemuVersion } from '../../core/trace/versionGuess';
+import type { FromWebview, ToWebview } from '../../webview/migrationView/protocol';
+import type { WorkbenchContext } from '../context';
+import type { WebviewHost } from '../webview/panelHost';
+
+const FOLLOW_POST_MS = 500;
+
+export function titleOf(files: readonly string[]): string {
+  const dirs = [...new Set(files.map((f) => basename(dirname(f))))];
+  return `${files.map((f) => basename(f)).join(' + ')}${dirs.length === 1 ? ` (${dirs[0]})` : ''}`;
+}
+
+export class MigrationSession implements vscode.Disposable {
+  private traces: LoadedTrace[] = [];
+  private follow: AbortController | null = null;
+  private postTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(private readonly ctx: WorkbenchContext, private readonly host: WebviewHost<ToWebview, FromWebview>, readonly files: readonly string[]) {
+    this.disposables.push(host.onMessage((m) => void this.onMessage(m).catch((e: unknown) => this.fail(e))));
+  }
+
+  private fail(e: unknown): void {
+    const message = e instanceof Error ? e.message : String(e);
+    this.ctx.log.error(`migration view: ${message}`);
+    void this.host.post({ type: 'error', message });
+  }
+
+  private async onMessage(m: FromWebview): Promise<void> {
+    switch (m.type) {
+      case 'ready': return this.load();
+      case 'openLine': return this.openLine(m.side, m.line);
+      case 'saveCsv': return this.save(m.name, new TextEncoder().encode(m.text), { CSV: ['csv'] });
+      case 'savePng': return this.save(m.name, m.data, { 'PNG image': ['png'] });
+      case 'follow': return m.enabled ? this.startFollow() : this.stopFollow();
+    }
+  }
+
+  private async load(): Promise<void> {
+    const title = titleOf(this.files);
+    await this.host.post({ type: 'loading', title, files: this.files });
+    const t0 = performance.now();
+    const loaded = await loadMigration(this.files);
+    this.traces = [...loaded.traces];
+    this.ctx.log.info(`migration view: read ${this.files.join(', ')} in ${(performance.now() - t0).toFixed(0)} ms`);
+    await this.host.post({ type: 'model', title, files: this.files, model: loaded.model, live: false, following: this.follow !== null });
+  }
+
+  private pathOf(side: Side): string | undefined {
+    return this.traces.find((t) => t.side === side)?.path ?? (this.files.length === 1 ? this.files[0] : undefined);
+  }
+
+  private async openLine(side: Side, line: number): Promise<void> {
+    const path = this.pathOf(side);
+    if (!path || line < 1) return;
+    const trace = this.traces.find((t) => t.path === path);
+    if (trace?.store.positionKind === 'byteOffset') {
+      void vscode.window.showInformationMessage(`${basename(path)} is a simpletrace binary: the event is at byte offset ${line}.`);
+      return;
+    }
+    const pos = new vscode.Position(line - 1, 0);
+    const options: vscode.TextDocumentShowOptions = { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.Beside, preview: true };
+    if (/\.(xz|gz)$/.test(path)) {
+      const parts: Buffer[] = [];
+      for await (const chunk of readChunks(path)) parts.push(Buffer.from(chunk));
+      const doc = await vscode.workspace.openTextDocument({ content: Buffer.concat(parts).toString('utf8'), language: 'log' });
+      await vscode.window.showTextDocument(doc, options);
+      return;
+    }
+    await vscode.window.showTextDocument(vscode.Uri.file(path), options);
+  }
+
+  private async save(name: string, data: Uint8Array, filters: Record<string, string[]>): Promise<void> {
+    const dir = this.files[0] ? dirname(this.files[0]) : undefined;
+    const target = await vscode.window.showSaveDialog({ defaultUri: dir ? vscode.Uri.file(join(dir, name)) : undefined, filters });
+    if (!target) return;
+    await vscode.workspace.fs.writeFile(target, data);
+    void vscode.window.showInformationMessage(`Saved ${target.fsPath}`);
+  }
+
+  /** Tails every plain log from its start; each batch is appended to that file's store. */
+  private async startFollow(): Promise<void> {
+    if (this.follow) return;
+    const follow = new AbortController();
+    this.follow = follow;
+    const stores = this.files.map(() => new TraceStore());
+    const versions = await Promise.all(this.files.map((f) => guessQemuVersion(f)));
+    this.files.forEach((file, i) => {
+      if (/\.(xz|gz|simple)$/.test(file) || !existsSync(file)) return;
+      void followTrace(file, versions[i]!.catalogue, {
+        signal: follow.signal,
+        onBatch: (batch) => { appendStore(stores[i]!, batch, 0); this.schedulePost(stores, versions.map((v) => v.version)); },
+        onReset: () => { stores[i] = new TraceStore(); },
+        onError: (m) => this.ctx.log.warn(`follow ${file}: ${m}`),
+      }).catch((e: unknown) => this.fail(e));
+    });
+  }
+
+  private schedulePost(stores: TraceStore[], versions: string[]): void {
+    if (this.postTimer !== undefined) return;
+    this.postTimer = setTimeout(() => {
+      this.postTimer = undefined;
+      if (!this.follow) return;
+      const usable = stores.map((s, i) => ({ s, i })).filter(({ s }) => s.count() > 0);
+      if (!usable.length) return;
+      const sides = detectSides(usable.map(({ s }) => s));
+      this.traces = usable.map(({ s, i }, k) => ({ path: this.files[i]!, side: sides[k]!, store: s, version: versions[i]!, parseMs: 0 }));
+      const model = modelFromStores(this.traces, null);
+      void this.host.post({ type: 'model', title: titleOf(this.files), files: this.files, model, live: true, following: true });
+    }, FOLLOW_POST_MS);
+  }
+
+  private stopFollow(): void {
+    this.follow?.abort();
+    this.follow = null;
+    clearTimeout(this.postTimer);
+    this.postTimer = undefined;
+  }
+
+  dispose(): void {
+    this.stopFollow();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.host.dispose();
+  }
+}

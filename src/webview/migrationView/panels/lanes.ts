@@ -1,0 +1,146 @@
+/**
+ * Multifd lanes: one row per channel and side, packets as marks coloured by their share
+ * of zero pages, sync rounds as markers. Each frame aggregates per pixel through the
+ * side index (binary search + block prefix sums), so its cost is per pixel, not per packet.
+ */
+import type { MultifdSide } from '../../../core/analysis/model';
+import { emptyBuckets, type Buckets, type SideIndex } from '../../../core/analysis/sideIndex';
+import { LABEL_W, type PanelRenderer } from '../timeCanvas';
+import type { Palette } from '../theme';
+import { formatTime, tickStep } from '../timeAxis';
+import { fmtBytes, fmtUs, plotWindow, type ViewData } from '../viewData';
+
+const LANE_H = 22;
+const GAP = 6;
+const AXIS_H = 20;
+
+interface Lane { side: MultifdSide; index: SideIndex; k: number; y: number }
+
+export class LanesPanel implements PanelRenderer {
+  private readonly lanes: Lane[] = [];
+  private buckets: Buckets[] = [];
+
+  constructor(private readonly data: ViewData) {
+    let y = AXIS_H;
+    for (const ix of [data.index.send, data.index.recv]) {
+      if (!ix) continue;
+      ix.side.channels.forEach((_, k) => { this.lanes.push({ side: ix.side, index: ix, k, y }); y += LANE_H; });
+      y += GAP;
+    }
+  }
+
+  get laneCount(): number { return this.lanes.length; }
+
+  height(): number {
+    return this.lanes.length ? this.lanes[this.lanes.length - 1]!.y + LANE_H + GAP : AXIS_H;
+  }
+
+  draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
+    const { t0, t1, pw } = plotWindow(this.data, w, LABEL_W);
+    drawTimeRuler(ctx, this.data, w, AXIS_H, pal);
+    this.buckets = this.lanes.map((l) => l.index.buckets(l.k, t0, t1, pw, emptyBuckets(pw)));
+    this.lanes.forEach((lane, n) => {
+      const b = this.buckets[n]!;
+      ctx.fillStyle = pal.fg;
+      ctx.textBaseline = 'middle';
+      ctx.fillText(`${lane.side.side === 'src' ? 'send' : 'recv'} ch ${lane.side.channels[lane.k]}`, 6, lane.y + LANE_H / 2);
+      ctx.strokeStyle = pal.grid;
+      ctx.beginPath(); ctx.moveTo(LABEL_W, lane.y + LANE_H - 0.5); ctx.lineTo(w, lane.y + LANE_H - 0.5); ctx.stroke();
+      let max = 1;
+      for (let j = 0; j < pw; j++) if (b.count[j]! > max) max = b.count[j]!;
+      const knowsZero = lane.side.knows.zeroPages;
+      for (let j = 0; j < pw; j++) {
+        const c = b.count[j]!;
+        if (c === 0) continue;
+        const pages = b.normal[j]! + b.zero[j]!;
+        ctx.fillStyle = !knowsZero ? (lane.side.knows.normalPages ? pal.normal : pal.unknown) : pages === 0 ? pal.muted : pal.zeroShare[Math.round((10 * b.zero[j]!) / pages)]!;
+        const hh = (LANE_H - 4) * (0.35 + 0.65 * Math.sqrt(c / max));
+        ctx.fillRect(LABEL_W + j, lane.y + (LANE_H - hh) / 2, c === 1 && max === 1 ? 2 : 1, hh);
+      }
+    });
+    this.drawSyncs(ctx, w, pal);
+  }
+
+  private drawSyncs(ctx: CanvasRenderingContext2D, w: number, pal: Palette): void {
+    const pw = w - LABEL_W;
+    ctx.strokeStyle = pal.sync;
+    ctx.fillStyle = pal.sync;
+    for (const ix of [this.data.index.send, this.data.index.recv]) {
+      if (!ix) continue;
+      const lanes = this.lanes.filter((l) => l.side === ix.side);
+      if (!lanes.length) continue;
+      const top = lanes[0]!.y, bottom = lanes[lanes.length - 1]!.y + LANE_H;
+      for (const r of ix.side.syncs) {
+        const x = LABEL_W + this.data.axis.xAt(r.t, pw);
+        if (x < LABEL_W || x > w) continue;
+        ctx.globalAlpha = 0.6;
+        ctx.beginPath(); ctx.moveTo(Math.round(x) + 0.5, top); ctx.lineTo(Math.round(x) + 0.5, bottom); ctx.stroke();
+        ctx.globalAlpha = 1;
+        ctx.beginPath(); ctx.moveTo(x - 3, top); ctx.lineTo(x + 3, top); ctx.lineTo(x, top + 4); ctx.fill();
+      }
+    }
+  }
+
+  /** Packet under (x, y): its index in its side, or a sync round. */
+  private hit(x: number, y: number): { lane: Lane; i: number; count: number; j: number } | null {
+    const n = this.lanes.findIndex((l) => y >= l.y && y < l.y + LANE_H);
+    if (n < 0 || x < LABEL_W) return null;
+    const b = this.buckets[n];
+    if (!b) return null;
+    const j0 = Math.floor(x - LABEL_W);
+    for (const j of [j0, j0 - 1, j0 + 1, j0 - 2, j0 + 2]) {
+      if (j >= 0 && j < b.first.length && b.first[j]! >= 0) return { lane: this.lanes[n]!, i: b.first[j]!, count: b.count[j]!, j };
+    }
+    return null;
+  }
+
+  hover(x: number, y: number): string | null {
+    const h = this.hit(x, y);
+    if (!h) return null;
+    const s = h.lane.side, p = s.packets, i = h.i;
+    const span = this.data.axis.visible[1] - this.data.axis.visible[0];
+    const transit = s.side === 'src' ? this.data.index.transit?.transitNs[i] : undefined;
+    const lines = [
+      `${s.side === 'src' ? 'send' : 'recv'} channel ${s.channels[h.lane.k]} · packet ${p.packetNum[i]} at ${formatTime(p.t[i]!, span)}`,
+      `normal pages ${s.knows.normalPages ? p.normal[i] : 'n/a'} · zero pages ${s.knows.zeroPages ? p.zero[i] : 'n/a'} · ${fmtBytes(p.bytes[i]!)} · flags 0x${p.flags[i]!.toString(16)}`,
+      ...(transit !== undefined && Number.isFinite(transit) ? [`transit ${fmtUs(transit)}`] : []),
+      h.count > 1 ? `${h.count} packets in this pixel; click opens the first (line ${p.line[i]})` : `click opens line ${p.line[i]}`,
+    ];
+    return lines.join('\n');
+  }
+
+  click(x: number, y: number): void {
+    const h = this.hit(x, y);
+    if (h) this.data.openLine(h.lane.side.side, h.lane.side.packets.line[h.i]!);
+  }
+
+  /** Rows of the visible packets (for CSV export). */
+  visibleRows(): string[][] {
+    const [t0, t1] = this.data.axis.focus;
+    const rows: string[][] = [];
+    for (const l of this.lanes) {
+      const [a, b] = l.index.laneRange(l.k, t0, t1);
+      const p = l.side.packets;
+      for (let i = a; i < b && rows.length < 1_000_000; i++) {
+        rows.push([l.side.side, String(l.side.channels[l.k]), String(p.packetNum[i]), String(p.t[i]), l.side.knows.normalPages ? String(p.normal[i]) : '', l.side.knows.zeroPages ? String(p.zero[i]) : '', String(p.bytes[i]), String(p.line[i])]);
+      }
+    }
+    return rows;
+  }
+}
+
+/** Tick labels of the visible window along the top of a panel. */
+export function drawTimeRuler(ctx: CanvasRenderingContext2D, data: ViewData, w: number, h: number, pal: Palette): void {
+  const [t0, t1] = data.axis.visible;
+  const pw = w - LABEL_W;
+  const step = tickStep(t1 - t0, Math.max(2, Math.floor(pw / 110)));
+  ctx.fillStyle = pal.muted;
+  ctx.strokeStyle = pal.grid;
+  ctx.textBaseline = 'middle';
+  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+    const x = LABEL_W + data.axis.xAt(t, pw);
+    ctx.beginPath(); ctx.moveTo(Math.round(x) + 0.5, h - 5); ctx.lineTo(Math.round(x) + 0.5, h); ctx.stroke();
+    ctx.fillText(formatTime(t, t1 - t0), x + 3, h / 2 - 1);
+  }
+}
+

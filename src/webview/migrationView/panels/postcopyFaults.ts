@@ -1,0 +1,148 @@
+/**
+ * Postcopy faults on the time axis: per RAMBlock a band of address (offset) against time,
+ * fault requests coloured by their request → placement latency over the pages placed,
+ * and a lane of shared-page traffic with vhost-user back-ends.
+ */
+import { SHARED_KINDS, type PostcopyData } from '../../../core/analysis/model';
+import { lowerBound } from '../../../core/analysis/prefix';
+import { LABEL_W, type PanelRenderer } from '../timeCanvas';
+import type { Palette } from '../theme';
+import { formatTime } from '../timeAxis';
+import { fmtUs, plotWindow, type ViewData } from '../viewData';
+
+const BAND = 70;
+const SHARED_H = 24;
+const TOP = 4;
+/** Above this many visible points a scatter draws every k-th (said in its label). */
+const MAX_POINTS = 200_000;
+
+interface Band { rb: number; y: number; maxOffset: number }
+
+export class PostcopyFaultsPanel implements PanelRenderer {
+  private readonly bands: Band[] = [];
+  private readonly sharedY: number;
+  private readonly lo: number;
+  private readonly hi: number;
+
+  constructor(private readonly data: ViewData, private readonly pc: PostcopyData) {
+    const max = new Map<number, number>();
+    const note = (rb: number, off: number): void => { if (rb < pc.ramBlocks.length) max.set(rb, Math.max(max.get(rb) ?? 0, off)); };
+    pc.faults.rb.forEach((rb, i) => note(rb, pc.faults.offset[i]!));
+    pc.placements.rb.forEach((rb, i) => note(rb, pc.placements.offset[i]!));
+    let y = TOP;
+    for (const [rb, m] of [...max.entries()].sort((a, b) => b[1] - a[1])) { this.bands.push({ rb, y, maxOffset: Math.max(m, 4096) }); y += BAND; }
+    this.sharedY = y + 4;
+    const lat = pc.faults.latencyNs.filter((v) => Number.isFinite(v) && v > 0);
+    this.lo = lat.length ? Math.log10(Math.min(...lat)) : 0;
+    this.hi = lat.length ? Math.log10(Math.max(...lat)) : 1;
+  }
+
+  height(): number { return this.sharedY + (this.pc.shared.t.length ? SHARED_H : 0) + 6; }
+
+  private yOf(rb: number, offset: number): number | null {
+    const b = this.bands.find((x) => x.rb === rb);
+    return b ? b.y + BAND - 6 - (offset / b.maxOffset) * (BAND - 12) : null;
+  }
+
+  draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
+    const { t0, t1, pw } = plotWindow(this.data, w, LABEL_W);
+    const x = (t: number): number => LABEL_W + this.data.axis.xAt(t, pw);
+    ctx.textBaseline = 'top';
+    for (const b of this.bands) {
+      ctx.fillStyle = pal.fg;
+      ctx.fillText(clip(this.pc.ramBlocks[b.rb] ?? '?', 16), 6, b.y + 4);
+      ctx.fillStyle = pal.muted;
+      ctx.fillText(`0 – 0x${b.maxOffset.toString(16)}`, 6, b.y + 20);
+      ctx.strokeStyle = pal.grid;
+      ctx.beginPath(); ctx.moveTo(LABEL_W, b.y + BAND - 0.5); ctx.lineTo(w, b.y + BAND - 0.5); ctx.stroke();
+    }
+    const pl = this.pc.placements;
+    let a = lowerBound(pl.t, t0), e = lowerBound(pl.t, t1);
+    let step = Math.max(1, Math.ceil((e - a) / MAX_POINTS));
+    ctx.fillStyle = pal.muted;
+    ctx.globalAlpha = 0.5;
+    for (let i = a; i < e; i += step) { const y = this.yOf(pl.rb[i]!, pl.offset[i]!); if (y !== null) ctx.fillRect(x(pl.t[i]!), y, 1, 1); }
+    ctx.globalAlpha = 1;
+    const f = this.pc.faults;
+    a = lowerBound(f.t, t0); e = lowerBound(f.t, t1);
+    step = Math.max(1, Math.ceil((e - a) / MAX_POINTS));
+    for (let i = a; i < e; i += step) {
+      const y = this.yOf(f.rb[i]!, f.offset[i]!);
+      if (y === null) continue;
+      const l = f.latencyNs[i]!;
+      ctx.fillStyle = Number.isFinite(l) && l > 0 ? pal.heat[Math.round(10 * clamp01((Math.log10(l) - this.lo) / Math.max(1e-9, this.hi - this.lo)))]! : pal.unknown;
+      ctx.fillRect(x(f.t[i]!) - 2, y - 2, 5, 5);
+    }
+    if (step > 1) { ctx.fillStyle = pal.muted; ctx.fillText(`every ${step}th point`, LABEL_W + 4, TOP); }
+    this.drawShared(ctx, w, pal, x, t0, t1);
+  }
+
+  private drawShared(ctx: CanvasRenderingContext2D, w: number, pal: Palette, x: (t: number) => number, t0: number, t1: number): void {
+    const s = this.pc.shared;
+    if (!s.t.length) return;
+    const y = this.sharedY;
+    ctx.fillStyle = pal.fg;
+    ctx.textBaseline = 'middle';
+    ctx.fillText('shared pages', 6, y + SHARED_H / 2);
+    ctx.strokeStyle = pal.grid;
+    ctx.strokeRect(LABEL_W + 0.5, y + 0.5, w - LABEL_W - 1, SHARED_H - 1);
+    const a = lowerBound(s.t, t0), e = lowerBound(s.t, t1);
+    const step = Math.max(1, Math.ceil((e - a) / MAX_POINTS));
+    for (let i = a; i < e; i += step) {
+      ctx.fillStyle = pal.series[s.kind[i]! % pal.series.length]!;
+      ctx.fillRect(x(s.t[i]!), y + 3 + (s.kind[i]! % 3) * 6, 2, 6);
+    }
+  }
+
+  private nearest(px: number, py: number, w: number): { kind: 'fault' | 'shared'; i: number } | null {
+    const { t0, t1, pw } = plotWindow(this.data, w, LABEL_W);
+    const tol = ((t1 - t0) / pw) * 5;
+    const t = this.data.axis.tAt(px - LABEL_W, pw);
+    if (py >= this.sharedY && py < this.sharedY + SHARED_H) {
+      const s = this.pc.shared;
+      const i = closest(s.t, t, tol);
+      return i < 0 ? null : { kind: 'shared', i };
+    }
+    const f = this.pc.faults;
+    let best = -1, bestD = 36;
+    for (let i = lowerBound(f.t, t - tol); i < f.t.length && f.t[i]! <= t + tol; i++) {
+      const y = this.yOf(f.rb[i]!, f.offset[i]!);
+      if (y === null) continue;
+      const dx = this.data.axis.xAt(f.t[i]!, pw) + LABEL_W - px, dy = y - py;
+      if (dx * dx + dy * dy < bestD) { bestD = dx * dx + dy * dy; best = i; }
+    }
+    return best < 0 ? null : { kind: 'fault', i: best };
+  }
+
+  hover(x: number, y: number, w: number): string | null {
+    const h = this.nearest(x, y, w);
+    if (!h) return null;
+    const span = this.data.axis.visible[1] - this.data.axis.visible[0];
+    if (h.kind === 'shared') {
+      const s = this.pc.shared;
+      return `${SHARED_KINDS[s.kind[h.i]!]} ${this.pc.ramBlocks[s.rb[h.i]!] ?? '?'} + 0x${s.offset[h.i]!.toString(16)}\nat ${formatTime(s.t[h.i]!, span)} · click opens line ${s.line[h.i]}`;
+    }
+    const f = this.pc.faults;
+    return [
+      `fault ${this.pc.ramBlocks[f.rb[h.i]!] ?? '?'} + 0x${f.offset[h.i]!.toString(16)} · thread ${f.tid[h.i]}`,
+      `requested at ${formatTime(f.t[h.i]!, span)} · placed after ${fmtUs(f.latencyNs[h.i]!)}`,
+      `click opens line ${f.line[h.i]}`,
+    ].join('\n');
+  }
+
+  click(x: number, y: number, w: number): void {
+    const h = this.nearest(x, y, w);
+    if (h) this.data.openLine('dst', h.kind === 'fault' ? this.pc.faults.line[h.i]! : this.pc.shared.line[h.i]!);
+  }
+}
+
+function clamp01(v: number): number { return v < 0 ? 0 : v > 1 ? 1 : v; }
+
+function clip(s: string, n: number): string { return s.length > n ? `${s.slice(0, n - 1)}…` : s; }
+
+function closest(ts: Float64Array, t: number, tol: number): number {
+  const i = lowerBound(ts, t - tol);
+  let best = -1, d = tol;
+  for (let k = i; k < ts.length && ts[k]! <= t + tol; k++) if (Math.abs(ts[k]! - t) <= d) { d = Math.abs(ts[k]! - t); best = k; }
+  return best;
+}

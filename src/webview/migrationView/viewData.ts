@@ -1,0 +1,21 @@
+/** What every panel reads: the model, its indexes and the shared axis; and how a panel opens a trace line. */
+import type { MigrationModel, Side } from '../../core/analysis/model';
+import type { SummaryIndex } from '../../core/analysis/summary';
+import type { TimeAxis } from './timeAxis';
+
+export interface ViewData {
+  readonly model: MigrationModel;
+  readonly index: SummaryIndex;
+  readonly axis: TimeAxis;
+  openLine(side: Side, line: number): void;
+}
+
+/** Visible window in plot pixels: [t0, t1) and the plot width. */
+export function plotWindow(data: ViewData, w: number, labelW: number): { t0: number; t1: number; pw: number } {
+  const [t0, t1] = data.axis.visible;
+  return { t0, t1, pw: Math.max(1, Math.floor(w - labelW)) };
+}
+
+export const fmtInt = (n: number | null): string => (n === null ? 'n/a' : Math.round(n).toLocaleString('en-US'));
+export const fmtUs = (ns: number | null): string => (ns === null || !Number.isFinite(ns) ? 'n/a' : `${(ns / 1000).toFixed(ns < 10_000 ? 1 : 0)} µs`);
+export const fmtBytes = (b: number | null): string => (b === null ? 'n/a' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);

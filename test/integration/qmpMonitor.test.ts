@@ -1,0 +1,204 @@
+// The migration monitor, the paired migration, jobs and reconnects against real QEMU 7.2.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { hasProgram, requireComponent } from '../support/components';
+import { qemuBin, TestQemu } from '../support/qemuPair';
+import { QmpClient } from '../../src/core/qmp/client';
+import { ConnectionManager, MigrationMonitor, runPairedMigration, type JobInfo } from '../../src/core/monitor';
+import { buildGuest } from '../../src/core/lab/guest';
+import { guestCommandLine } from '../../src/core/lab';
+
+const repoRoot = resolve(__dirname, '..', '..');
+const qemuPresent = hasProgram(qemuBin);
+
+function needQemu(t: TestContext): boolean {
+  return requireComponent(t, `QEMU (${qemuBin})`, qemuPresent);
+}
+
+async function started(t: TestContext, q: TestQemu): Promise<TestQemu> {
+  t.after(() => q.stop());
+  await q.ready();
+  return q;
+}
+
+async function monitor(t: TestContext, q: TestQemu, role: 'source' | 'destination' | 'none' = 'none'): Promise<MigrationMonitor> {
+  const client = await QmpClient.connect(q.socket);
+  const m = await MigrationMonitor.attach(client, { role, fastPollMs: 100 });
+  t.after(async () => {
+    m.dispose();
+    await client.close();
+  });
+  return m;
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('connect and feature detection on QEMU 7.2', async (t) => {
+  if (!needQemu(t)) return;
+  const q = await started(t, TestQemu.start({ name: 'fd' }));
+  const m = await monitor(t, q);
+  assert.match(m.version, /^7\.2\./);
+  assert.equal(m.runState?.status, 'running');
+  assert.equal(m.status, 'none');
+  assert.ok(m.features.capabilities.includes('multifd'));
+  assert.ok(m.features.capabilities.includes('postcopy-ram'));
+  assert.deepEqual(m.features.zeroPageDetection, [], '7.2 has no zero-page-detection');
+  assert.deepEqual(m.features.modes, [], '7.2 has no migration modes');
+  assert.equal(m.features.migrationThreads, false, '7.2 has no query-migrationthreads');
+  assert.ok(m.features.oobCommands.has('migrate-pause'));
+  assert.equal(m.client.oobEnabled, true);
+  assert.ok(m.parameters['multifd-channels'] !== undefined);
+  assert.deepEqual(m.warnings(), []);
+});
+
+test('a multifd migration through the paired orchestration reaches completed; the monitors follow it', async (t) => {
+  if (!needQemu(t)) return;
+  const src = await started(t, TestQemu.start({ name: 'src' }));
+  const dst = await started(t, TestQemu.start({ name: 'dst', incoming: true }));
+  const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
+  const steps: string[] = [];
+  const r = await runPairedMigration(ms, md, { capabilities: { multifd: true, events: true }, parameters: { 'multifd-channels': 4 }, timeoutMs: 60_000 }, { onStep: (s) => steps.push(s) });
+  assert.equal(r.status, 'completed', JSON.stringify(r.source));
+  assert.equal(r.destination?.status, 'completed');
+  assert.deepEqual(r.warnings, []);
+  assert.ok(r.source.ram && r.source.ram.transferred > 0);
+  await until('source monitor shows completed', () => ms.status === 'completed');
+  await until('destination monitor shows completed', () => md.status === 'completed');
+  await ms.refresh();
+  assert.equal(ms.capabilities['multifd'], true);
+  assert.equal(md.parameters['multifd-channels'], 4);
+  assert.ok(ms.events.toArray().some((e) => e.event.event === 'MIGRATION' && e.event.data['status'] === 'completed'));
+  assert.equal(ms.runState?.status, 'postmigrate');
+});
+
+test('qmig migrate and qmig watch drive and follow a real migration', async (t) => {
+  if (!needQemu(t)) return;
+  const src = await started(t, TestQemu.start({ name: 'src', secondMonitor: true }));
+  const dst = await started(t, TestQemu.start({ name: 'dst', incoming: true, secondMonitor: true }));
+  const cli = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
+    new Promise((res) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+      child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+      child.once('close', (code) => res({ code, out, err }));
+    });
+  // QEMU serves one client per QMP socket: watch uses each QEMU's second monitor.
+  const watching = cli(['watch', src.socket.replace(/\.sock$/, '-2.sock'), dst.socket.replace(/\.sock$/, '-2.sock'), '--timeout', '60000']);
+  await new Promise((r) => setTimeout(r, 1500));
+  const migrated = await cli(['migrate', src.socket, dst.socket, '--cap', 'multifd=on', '--param', 'multifd-channels=2', '--param', 'max-bandwidth=268435456', '--timeout', '60000']);
+  assert.equal(migrated.code, 0, migrated.out + migrated.err);
+  assert.match(migrated.out, /migrate-incoming unix:.*migration\.sock on the destination/);
+  assert.match(migrated.out, /source: completed/);
+  const watched = await watching;
+  assert.equal(watched.code, 0, watched.out + watched.err);
+  assert.match(watched.out, /MIGRATION \{"status":"completed"\}|src: .*completed/);
+
+  const bad = await cli(['migrate', src.socket, dst.socket, '--param', 'multifd-channels=999']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /multifd-channels must be between 1 and 255/);
+});
+
+test('postcopy switch with the dirtying guest', async (t) => {
+  if (!needQemu(t)) return;
+  if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-pc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kernel = join(dir, 'guest.bin');
+  await buildGuest('nasm', kernel);
+  // Under nested KVM here the guest prints nothing and dirties nothing; TCG runs it everywhere.
+  const guest = ['-kernel', kernel, '-append', guestCommandLine({ rateMiBps: 32, zeroSixteenths: 4, regionMiB: 16 })];
+  const src = await started(t, TestQemu.start({ name: 'src', memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
+  const dst = await started(t, TestQemu.start({ name: 'dst', memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
+  const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
+  await new Promise((r) => setTimeout(r, 1500));
+  const seen = new Set<string>();
+  const r = await runPairedMigration(ms, md, {
+    capabilities: { 'postcopy-ram': true, events: true },
+    parameters: { 'max-bandwidth': 16 * 1024 * 1024, 'max-postcopy-bandwidth': 8 * 1024 * 1024 },
+    postcopyAfterMs: 1000,
+    timeoutMs: 120_000,
+  }, { onProgress: (i) => seen.add(i.status ?? 'none') });
+  assert.equal(r.status, 'completed', JSON.stringify(r.source));
+  assert.ok(seen.has('postcopy-active'), `statuses seen: ${[...seen].join(', ')}`);
+  assert.ok((r.source.ram?.['dirty-sync-count'] ?? 0) >= 2);
+  assert.ok(ms.events.toArray().some((e) => e.event.data['status'] === 'postcopy-active'));
+});
+
+test('snapshot-save, -load and -delete as jobs on a qcow2 disk, with progress and the monitor-blocked check', async (t) => {
+  if (!needQemu(t)) return;
+  if (!requireComponent(t, 'qemu-img', hasProgram('qemu-img'))) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-snap-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const disk = join(dir, 'disk.qcow2');
+  const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
+  assert.equal(made.status, 0, made.stderr.toString());
+  const q = await started(t, TestQemu.start({
+    name: 'snap', dir,
+    extraArgs: ['-blockdev', `driver=file,filename=${disk},node-name=file0`, '-blockdev', 'driver=qcow2,file=file0,node-name=disk0', '-device', 'virtio-blk-pci,drive=disk0'],
+  }));
+  const m = await monitor(t, q);
+  const progress: JobInfo[] = [];
+  const saved = await m.runJob('snapshot-save', { 'job-id': 'save0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] }, (j) => progress.push(j));
+  assert.equal(saved.status, 'concluded');
+  assert.equal(saved.error, undefined);
+  assert.ok(progress.length >= 1, 'progress reported');
+  assert.equal(progress[progress.length - 1]?.['current-progress'], progress[progress.length - 1]?.['total-progress']);
+  const save = m.timings.toArray().find((x) => x.command === 'snapshot-save');
+  assert.ok(save && save.repliedAt >= save.sentAt, 'round-trip time recorded');
+  const blocked = m.jobWarnings.some((w) => w.id === 'monitor-blocked');
+  t.diagnostic(`snapshot-save replied in ${(save.repliedAt - save.sentAt).toFixed(1)} ms; monitor blocked: ${blocked}`);
+  assert.deepEqual(m.jobs.filter((j) => j.id === 'save0'), [], 'the concluded job was dismissed');
+  const info = spawnSync('qemu-img', ['snapshot', '-l', '-U', disk]).stdout.toString();
+  assert.match(info, /snap0/);
+  assert.equal((await m.runJob('snapshot-load', { 'job-id': 'load0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] })).error, undefined);
+  assert.equal((await m.runJob('snapshot-delete', { 'job-id': 'del0', tag: 'snap0', devices: ['disk0'] })).error, undefined);
+  const failed = await m.runJob('snapshot-load', { 'job-id': 'load1', tag: 'no-such-snap', vmstate: 'disk0', devices: ['disk0'] });
+  assert.match(failed.error ?? '', /snapshot|no-such-snap|not found/i);
+});
+
+test('reconnects after QEMU restarts on the same socket', async (t) => {
+  if (!needQemu(t)) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-rc-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let q = await started(t, TestQemu.start({ name: 'q', dir }));
+  const mgr = new ConnectionManager({ baseBackoffMs: 100, maxBackoffMs: 400 });
+  t.after(() => mgr.dispose());
+  const c = mgr.add({ id: 'q', label: 'q', role: 'none', address: q.socket });
+  await until('connected', () => c.state.kind === 'connected');
+  const kinds: string[] = [];
+  c.onChange(() => kinds.push(c.state.kind));
+  await q.stop(false);
+  await until('waiting to reconnect', () => c.state.kind === 'waiting');
+  assert.ok(c.state.kind === 'waiting' && c.state.error.length > 0);
+  q = await started(t, TestQemu.start({ name: 'q', dir }));
+  await until('reconnected', () => c.state.kind === 'connected', 30_000);
+  assert.ok(kinds.includes('connecting'));
+  assert.match(c.monitor?.version ?? '', /^7\.2\./);
+});
+
+test('a bad socket path and a QEMU that goes away mid-command give clear errors', async (t) => {
+  if (!needQemu(t)) return;
+  await assert.rejects(QmpClient.connect('/nonexistent/qmig/q.sock'), /ENOENT.*-qmp unix:PATH,server=on,wait=off/);
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-bad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  await assert.rejects(QmpClient.connect(dir), /socket|ENOTSOCK|EISDIR|ECONNREFUSED/i);
+  const q = await started(t, TestQemu.start({ name: 'q' }));
+  const m = await monitor(t, q);
+  // `quit` makes QEMU close the connection; the command that follows it never gets a reply.
+  const quit = m.execute('quit').catch((e: unknown) => e);
+  const pending = m.execute('query-status');
+  await assert.rejects(pending, /closed|connection/i);
+  await quit;
+});
