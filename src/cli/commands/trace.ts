@@ -7,6 +7,7 @@ import { builtinCatalogue } from '../../core/trace/catalogues/index';
 import { exportFormats, exportStore, type ExportFormat } from '../../core/trace/export';
 import { followTrace } from '../../core/trace/follow';
 import type { TraceStore } from '../../core/trace/store';
+import { traceSummaryText } from '../../core/trace/summary';
 import { guessQemuVersion } from '../../core/trace/versionGuess';
 import { readTraceInWorker } from '../../core/trace/workerClient';
 import { readFile } from 'node:fs/promises';
@@ -121,7 +122,7 @@ async function stats(p: Parsed, io: CliIo): Promise<number> {
     const { store, seconds } = await statsOf(file, cat, io);
     for (const e of store.errors) { io.err(`qmig trace: ${file}: ${e}\n`); failed = true; }
     results.push(summaryJson(file, store, seconds));
-    if (!p.json) io.out(textSummary(file, store, seconds, cat));
+    if (!p.json) io.out(traceSummaryText({ file, store, seconds, catalogue: cat.source }));
   }
   if (p.json) {
     const one = results.length === 1 ? results[0]! : mergeJson(results);
@@ -141,23 +142,6 @@ function mergeJson(results: Record<string, unknown>[]): Record<string, unknown> 
   }
   // Times of different files have different bases; the aggregate span is left to the per-file entries.
   return { events, other, malformed, firstNs: null, lastNs: null, bytes, files: results };
-}
-
-function textSummary(file: string, store: TraceStore, seconds: number, cat: Catalogue): string {
-  const span = store.timeSpan();
-  const counts = Object.entries(store.counts()).sort((a, b) => b[1] - a[1]);
-  const w = Math.max(8, ...counts.map(([, n]) => String(n).length));
-  const lines = [
-    `${file}  (catalogue ${cat.source})`,
-    `  ${store.count()} events in ${store.lines} ${store.positionKind === 'line' ? 'lines' : 'records'}, ${(store.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s (${(store.bytes / 1e6 / Math.max(seconds, 1e-9)).toFixed(0)} MB/s, ${(store.count() / Math.max(seconds, 1e-9) / 1e6).toFixed(2)} M events/s)`,
-    span ? `  time span ${((span.lastNs - span.firstNs) / 1e9).toFixed(6)} s (${store.timeKind} clock)` : '  no timestamps',
-    `  other lines: ${store.other}${store.otherLines.length ? ` (first at ${store.otherLines.slice(0, 5).join(', ')})` : ''}`,
-    `  malformed: ${store.malformedCount}${store.malformed.length ? ` (first at ${store.malformed.slice(0, 5).map((m) => `${m.line} ${m.name}`).join(', ')})` : ''}`,
-    ...(store.unknownEvents ? [`  unknown events (not in the catalogue): ${store.unknownEvents}`] : []),
-    ...(store.droppedEvents ? [`  dropped events reported by QEMU: ${store.droppedEvents}`] : []),
-    ...counts.map(([name, n]) => `  ${String(n).padStart(w)}  ${name}`),
-  ];
-  return lines.join('\n') + '\n';
 }
 
 async function exportCmd(p: Parsed, io: CliIo): Promise<number> {

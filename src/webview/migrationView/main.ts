@@ -5,6 +5,7 @@
 import { connectHost, el } from '../shared/host';
 import { type FromWebview, type PanelId, type ToWebview, type ViewState } from './protocol';
 import { MigrationView } from './view';
+import { activityExtent } from './viewData';
 
 const host = connectHost<ToWebview, FromWebview, ViewState>();
 const root = document.getElementById('root') ?? document.body;
@@ -95,8 +96,7 @@ host.onMessage((msg) => {
       content.replaceChildren();
       view = new MigrationView(content, msg.model, { openLine: (side, line) => host.post({ type: 'openLine', side, line }), tooltip: showTooltip, saved: save }, panels);
       if (view.throughput) view.throughput.mode = mode.value === 'channels' ? 'channels' : 'total';
-      const first = Math.min(...msg.model.traces.map((t) => t.firstNs)), last = Math.max(...msg.model.traces.map((t) => t.lastNs));
-      view.axis.setExtent([Number.isFinite(first) ? first : 0, Number.isFinite(last) ? last : 1], false);
+      view.axis.setExtent(activityExtent(msg.model), false);
       if (keep?.view) view.axis.setView(keep.view);
       if (keep?.selection) view.axis.setSelection(keep.selection);
       view.drawNow();

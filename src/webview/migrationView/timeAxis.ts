@@ -73,8 +73,8 @@ export class TimeAxis {
 export function formatTime(ns: number, spanNs: number): string {
   if (spanNs < 10_000) return `${(ns / 1000).toFixed(3)} µs`;
   if (spanNs < 10_000_000) return `${(ns / 1e6).toFixed(spanNs < 100_000 ? 4 : 3)} ms`;
-  if (spanNs < 10_000_000_000) return `${(ns / 1e6).toFixed(1)} ms`;
-  return `${(ns / 1e9).toFixed(3)} s`;
+  if (spanNs < 1_000_000_000) return `${(ns / 1e6).toFixed(1)} ms`;
+  return `${(ns / 1e9).toFixed(spanNs < 10_000_000_000 ? 3 : 2)} s`;
 }
 
 /** Round tick step (1, 2, 5 × 10^k ns) giving about n ticks over span. */

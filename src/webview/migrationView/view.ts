@@ -53,13 +53,20 @@ export class MigrationView {
     const hasMultifd = index.send !== null || index.recv !== null;
     this.add(root, 'phases', 'Phases', open, (body) => this.timeCanvas(body, 'Migration phases', new PhaseBar(this.data)));
     this.lanes = hasMultifd ? new LanesPanel(this.data) : null;
-    if (this.lanes) { const l = this.lanes; this.add(root, 'lanes', `Multifd channels (${l.laneCount} lanes)`, open, (body) => this.timeCanvas(body, 'Multifd lanes', l)); }
+    if (this.lanes) {
+      const l = this.lanes;
+      this.add(root, 'lanes', `Multifd channels (${l.laneCount} lanes)`, open, (body) => {
+        body.append(legend([['zeroShare0', 'normal pages'], ['zeroShare10', 'zero pages (colour mixes by share)'], ['unknown', 'page counts unknown'], ['sync', 'sync round']]));
+        this.timeCanvas(body, 'Multifd lanes', l);
+      });
+    }
     this.throughput = hasMultifd ? new ThroughputPanel(this.data) : null;
     if (this.throughput) { const t = this.throughput; this.add(root, 'throughput', 'Throughput', open, (body) => this.timeCanvas(body, 'Throughput', t)); }
     if (hasMultifd) this.add(root, 'balance', 'Channel balance', open, (body) => body.append(this.balanceEl));
     const pc = model.postcopy;
     if (pc) {
       this.add(root, 'postcopy', `Postcopy faults (${pc.faults.t.length} requests, ${pc.placements.t.length} pages placed)`, open, (body) => {
+        body.append(legend([['heatLo', 'fault placed fast'], ['heatHi', 'fault placed slow'], ['unknown', 'never placed'], ['muted', 'page placed']]));
         this.timeCanvas(body, 'Postcopy faults: address against time per RAMBlock', new PostcopyFaultsPanel(this.data, pc));
         body.append(this.pcStatsEl);
       });
@@ -133,4 +140,11 @@ export class MigrationView {
   png(): Promise<Uint8Array> {
     return pngOf([...this.canvases.map((c) => c.canvas), ...this.extraCanvases], this.palette.bg);
   }
+}
+
+/** A line of coloured swatches; the colours come from CSS classes mapped to theme variables. */
+function legend(items: readonly (readonly [string, string])[]): HTMLElement {
+  const d = el('div', undefined, 'legend');
+  for (const [cls, text] of items) { const s = el('span', text); s.className = `sw ${cls}`; d.append(s); }
+  return d;
 }

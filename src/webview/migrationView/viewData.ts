@@ -19,3 +19,27 @@ export function plotWindow(data: ViewData, w: number, labelW: number): { t0: num
 export const fmtInt = (n: number | null): string => (n === null ? 'n/a' : Math.round(n).toLocaleString('en-US'));
 export const fmtUs = (ns: number | null): string => (ns === null || !Number.isFinite(ns) ? 'n/a' : `${(ns / 1000).toFixed(ns < 10_000 ? 1 : 0)} µs`);
 export const fmtBytes = (b: number | null): string => (b === null ? 'n/a' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
+
+/**
+ * Where the migration happened: from the first to the last packet, fault, placement or
+ * traced state change (traces often start long before and end long after). Falls back to
+ * the traces' whole span.
+ */
+export function activityExtent(m: MigrationModel): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  const take = (t: number | undefined): void => { if (t !== undefined && Number.isFinite(t)) { if (t < lo) lo = t; if (t > hi) hi = t; } };
+  for (const s of [m.send, m.recv]) {
+    if (!s) continue;
+    for (let k = 0; k < s.channels.length; k++) {
+      const a = s.laneStart[k]!, b = s.laneStart[k + 1]!;
+      if (b > a) { take(s.packets.t[a]); take(s.packets.t[b - 1]); }
+    }
+  }
+  const pc = m.postcopy;
+  if (pc) for (const ts of [pc.faults.t, pc.placements.t, pc.shared.t]) if (ts.length) { take(ts[0]); take(ts[ts.length - 1]); }
+  for (const p of m.phases) if (p.from === 'trace') take(p.t);
+  if (!(hi > lo)) {
+    for (const t of m.traces) { take(t.firstNs); take(t.lastNs); }
+  }
+  return hi > lo ? [lo, hi] : [0, 1];
+}

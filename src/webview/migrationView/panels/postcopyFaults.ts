@@ -11,12 +11,14 @@ import { formatTime } from '../timeAxis';
 import { fmtUs, plotWindow, type ViewData } from '../viewData';
 
 const BAND = 70;
+/** Band height of a RAMBlock that only had pages placed, no faults. */
+const SMALL_BAND = 26;
 const SHARED_H = 24;
 const TOP = 4;
 /** Above this many visible points a scatter draws every k-th (said in its label). */
 const MAX_POINTS = 200_000;
 
-interface Band { rb: number; y: number; maxOffset: number }
+interface Band { rb: number; y: number; h: number; maxOffset: number }
 
 export class PostcopyFaultsPanel implements PanelRenderer {
   private readonly bands: Band[] = [];
@@ -30,7 +32,9 @@ export class PostcopyFaultsPanel implements PanelRenderer {
     pc.faults.rb.forEach((rb, i) => note(rb, pc.faults.offset[i]!));
     pc.placements.rb.forEach((rb, i) => note(rb, pc.placements.offset[i]!));
     let y = TOP;
-    for (const [rb, m] of [...max.entries()].sort((a, b) => b[1] - a[1])) { this.bands.push({ rb, y, maxOffset: Math.max(m, 4096) }); y += BAND; }
+    const faulted = new Set(pc.faults.rb);
+    const order = [...max.entries()].sort((a, b) => Number(faulted.has(b[0])) - Number(faulted.has(a[0])) || b[1] - a[1]);
+    for (const [rb, m] of order) { const h = faulted.has(rb) ? BAND : SMALL_BAND; this.bands.push({ rb, y, h, maxOffset: Math.max(m, 4096) }); y += h; }
     this.sharedY = y + 4;
     const lat = pc.faults.latencyNs.filter((v) => Number.isFinite(v) && v > 0);
     this.lo = lat.length ? Math.log10(Math.min(...lat)) : 0;
@@ -41,7 +45,7 @@ export class PostcopyFaultsPanel implements PanelRenderer {
 
   private yOf(rb: number, offset: number): number | null {
     const b = this.bands.find((x) => x.rb === rb);
-    return b ? b.y + BAND - 6 - (offset / b.maxOffset) * (BAND - 12) : null;
+    return b ? b.y + b.h - 5 - (offset / b.maxOffset) * (b.h - 10) : null;
   }
 
   draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
@@ -51,17 +55,16 @@ export class PostcopyFaultsPanel implements PanelRenderer {
     for (const b of this.bands) {
       ctx.fillStyle = pal.fg;
       ctx.fillText(clip(this.pc.ramBlocks[b.rb] ?? '?', 16), 6, b.y + 4);
-      ctx.fillStyle = pal.muted;
-      ctx.fillText(`0 – 0x${b.maxOffset.toString(16)}`, 6, b.y + 20);
+      if (b.h >= BAND) { ctx.fillStyle = pal.muted; ctx.fillText(`0 – 0x${b.maxOffset.toString(16)}`, 6, b.y + 20); }
       ctx.strokeStyle = pal.grid;
-      ctx.beginPath(); ctx.moveTo(LABEL_W, b.y + BAND - 0.5); ctx.lineTo(w, b.y + BAND - 0.5); ctx.stroke();
+      ctx.beginPath(); ctx.moveTo(LABEL_W, b.y + b.h - 0.5); ctx.lineTo(w, b.y + b.h - 0.5); ctx.stroke();
     }
     const pl = this.pc.placements;
     let a = lowerBound(pl.t, t0), e = lowerBound(pl.t, t1);
     let step = Math.max(1, Math.ceil((e - a) / MAX_POINTS));
     ctx.fillStyle = pal.muted;
-    ctx.globalAlpha = 0.5;
-    for (let i = a; i < e; i += step) { const y = this.yOf(pl.rb[i]!, pl.offset[i]!); if (y !== null) ctx.fillRect(x(pl.t[i]!), y, 1, 1); }
+    ctx.globalAlpha = 0.6;
+    for (let i = a; i < e; i += step) { const y = this.yOf(pl.rb[i]!, pl.offset[i]!); if (y !== null) ctx.fillRect(x(pl.t[i]!) - 1, y - 1, 2, 2); }
     ctx.globalAlpha = 1;
     const f = this.pc.faults;
     a = lowerBound(f.t, t0); e = lowerBound(f.t, t1);

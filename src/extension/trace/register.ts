@@ -1,0 +1,130 @@
+/**
+ * "QEMU Migration: Open Trace Summary…": reads a trace in the worker behind a
+ * cancellable progress notification and shows a read-only summary document whose
+ * `line N` references open the trace at that line.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
+import { detectCompression, CancelledError } from '../../core/trace/source';
+import { traceReportText } from '../../core/trace/summary';
+import { guessQemuVersion } from '../../core/trace/versionGuess';
+import { readTraceInWorker } from '../../core/trace/workerClient';
+
+const SCHEME = 'qemu-trace-summary';
+const COMMAND = 'qemuMigration.openTraceSummary';
+
+/** A workspace folder that is a QEMU tree (its trace-events files take precedence over the built-ins). */
+function qemuTreeFolder(): string | undefined {
+  for (const f of vscode.workspace.workspaceFolders ?? []) {
+    if (f.uri.scheme === 'file' && existsSync(join(f.uri.fsPath, 'migration', 'trace-events'))) return f.uri.fsPath;
+  }
+  return undefined;
+}
+
+async function catalogueFor(file: string, log: vscode.LogOutputChannel): Promise<Catalogue> {
+  const tree = qemuTreeFolder();
+  if (tree) {
+    const cat = await loadCatalogueFromDir(tree);
+    for (const e of cat.errors.slice(0, 10)) log.warn(`${e.file}:${e.line}:${e.column}: ${e.message}`);
+    return cat;
+  }
+  const guess = await guessQemuVersion(file);
+  log.info(`trace ${file}: using the built-in QEMU ${guess.version} catalogue (scores ${JSON.stringify(guess.scores)})`);
+  return guess.catalogue;
+}
+
+class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
+  private readonly texts = new Map<string, { text: string; source: vscode.Uri; linkable: boolean }>();
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  set(uri: vscode.Uri, text: string, source: vscode.Uri, linkable: boolean): void {
+    this.texts.set(uri.toString(), { text, source, linkable });
+    this.changed.fire(uri);
+  }
+
+  provideTextDocumentContent(uri: vscode.Uri): string {
+    return this.texts.get(uri.toString())?.text ?? 'This trace summary is no longer available; run "QEMU Migration: Open Trace Summary…" again.\n';
+  }
+
+  provideDocumentLinks(doc: vscode.TextDocument): vscode.DocumentLink[] {
+    const entry = this.texts.get(doc.uri.toString());
+    if (!entry?.linkable) return [];
+    const links: vscode.DocumentLink[] = [];
+    const text = doc.getText();
+    // "line N", and the numbers of "first at N name, M name" lists.
+    const re = /\bline (\d+)|(?:first at |, )(\d+)(?= [a-z_]|,|\)| *$)/gm;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      const num = m[1] ?? m[2]!;
+      const start = m.index + m[0].length - num.length;
+      const range = new vscode.Range(doc.positionAt(start), doc.positionAt(start + num.length));
+      const link = new vscode.DocumentLink(range, entry.source.with({ fragment: `L${num}` }));
+      link.tooltip = `Open the trace at line ${num}`;
+      links.push(link);
+    }
+    return links;
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
+
+/** Registers the trace summary command, its virtual documents and their links. Call once at activation. */
+export function registerTraceFeatures(ctx: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  const docs = new SummaryDocuments();
+  let serial = 0;
+  ctx.subscriptions.push(
+    docs,
+    vscode.workspace.registerTextDocumentContentProvider(SCHEME, docs),
+    vscode.languages.registerDocumentLinkProvider({ scheme: SCHEME }, docs),
+    vscode.commands.registerCommand(COMMAND, async (arg?: unknown) => {
+      let uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!uri || uri.scheme !== 'file' || arg === undefined) {
+        const picked = await vscode.window.showOpenDialog({
+          canSelectMany: false, openLabel: 'Summarize Trace', title: 'QEMU trace (log backend or simpletrace; .gz/.xz)',
+          filters: { 'QEMU traces': ['log', 'xz', 'gz', 'simple', 'txt'], 'All files': ['*'] },
+          ...(uri?.scheme === 'file' ? { defaultUri: uri } : {}),
+        });
+        uri = picked?.[0];
+      }
+      if (!uri) return;
+      const file = uri.fsPath;
+      try {
+        const report = await vscode.window.withProgress(
+          { location: vscode.ProgressLocation.Notification, title: `Reading ${vscode.workspace.asRelativePath(uri)}`, cancellable: true },
+          async (progress, token) => {
+            const ac = new AbortController();
+            token.onCancellationRequested(() => ac.abort());
+            const cat = await catalogueFor(file, log);
+            let last = 0;
+            const t0 = Date.now();
+            const store = await readTraceInWorker(file, cat, {
+              signal: ac.signal,
+              onProgress: (read, total) => {
+                const pct = total > 0 ? Math.min(100, (read / total) * 100) : 0;
+                progress.report({ increment: pct - last, message: `${(read / 1e6).toFixed(0)} MB` });
+                last = pct;
+              },
+            });
+            const seconds = (Date.now() - t0) / 1000;
+            log.info(`trace ${file}: ${store.count()} events, ${store.malformedCount} malformed, ${store.other} other, ${seconds.toFixed(2)} s, ${(store.memoryBytes() / Math.max(1, store.count())).toFixed(1)} bytes/event`);
+            for (const e of store.errors) log.warn(`trace ${file}: ${e}`);
+            return traceReportText({ file, store, seconds, catalogue: cat.source });
+          },
+        );
+        const docUri = vscode.Uri.from({ scheme: SCHEME, path: `/${++serial}/${uri.path.split('/').pop() ?? 'trace'}.summary` });
+        docs.set(docUri, report, uri, (await detectCompression(file)) === 'none');
+        const doc = await vscode.workspace.openTextDocument(docUri);
+        await vscode.window.showTextDocument(doc, { preview: false });
+      } catch (e) {
+        if (e instanceof CancelledError) { log.info(`trace ${file}: reading cancelled`); return; }
+        const msg = e instanceof Error ? e.message : String(e);
+        log.error(`trace ${file}: ${msg}`);
+        void vscode.window.showErrorMessage(`Cannot read the trace: ${msg}`);
+      }
+    }),
+  );
+}
