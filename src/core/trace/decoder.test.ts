@@ -78,7 +78,7 @@ function decodeText(d: Decoder, text: string): Val[] | undefined {
   if (!d.decode(buf, 0, buf.length, out)) return undefined;
   return d.fields.map((f, i) => {
     if (f.valueType === 'string') return buf.toString('utf8', out.strStart[i], out.strEnd[i]);
-    return out.big[i] ?? out.num[i]!;
+    return Number.isNaN(out.num[i]) ? out.big[i]! : out.num[i]!;
   });
 }
 

@@ -33,7 +33,11 @@ export interface FieldInfo {
   readonly bits: number;
 }
 
-/** Where decode() writes; sized for the widest event of a catalogue, reused for every line. */
+/**
+ * Where decode() writes; sized for the widest event of a catalogue, reused for every line.
+ * A numeric field is num[f], or big[f] when num[f] is NaN (value beyond 2^53);
+ * a string field is the byte range [strStart[f], strEnd[f]) of the decoded buffer.
+ */
 export class DecodeScratch {
   num: Float64Array;
   big: (bigint | undefined)[];
@@ -239,11 +243,10 @@ function readDec(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
   if (p === s) return -1;
   if (p - s > 15 && v > 999999999999999) {
     const b = BigInt(latin1(buf, s, p));
-    if (b <= BigInt(MAX_SAFE)) { out.num[f] = neg ? -Number(b) : Number(b); out.big[f] = undefined; } else { out.big[f] = neg ? -b : b; out.num[f] = NaN; }
+    if (b <= BigInt(MAX_SAFE)) { out.num[f] = neg ? -Number(b) : Number(b); } else { out.big[f] = neg ? -b : b; out.num[f] = NaN; }
     return p;
   }
   out.num[f] = neg ? -v : v;
-  out.big[f] = undefined;
   return p;
 }
 
@@ -270,7 +273,6 @@ function readHex(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
     return p;
   }
   out.num[f] = v;
-  out.big[f] = undefined;
   return p;
 }
 
@@ -290,7 +292,6 @@ function readOct(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
     return p;
   }
   out.num[f] = v;
-  out.big[f] = undefined;
   return p;
 }
 
@@ -298,7 +299,6 @@ function readPtr(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
   if (p + 5 <= end && buf[p] === 0x28) {
     for (let k = 0; k < 5; k++) if (buf[p + k] !== NIL[k]) return -1;
     out.num[f] = 0;
-    out.big[f] = undefined;
     return p + 5;
   }
   if (p + 2 > end || buf[p] !== 48 || buf[p + 1] !== 120) return -1;

@@ -48,8 +48,8 @@ export class EventTable {
       if (fi.valueType === 'string') {
         col.push(this.store.strings.intern(buf.toString('utf8', scratch.strStart[f], scratch.strEnd[f])));
       } else {
-        const b = scratch.big[f];
-        if (b === undefined) col.push(scratch.num[f]!); else col.pushBig(b, fi.signed);
+        const v = scratch.num[f]!;
+        if (v === v) col.push(v); else col.pushBig(scratch.big[f]!, fi.signed);
       }
     }
     this.count++;
