@@ -1,7 +1,7 @@
 // Builds every entry point of the extension into dist/.
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -54,6 +54,11 @@ const configs = [
       loader: { '.css': 'text' },
     })),
 ];
+
+// A production build ships no source maps: drop those left by development builds.
+if (production && existsSync('dist')) {
+  for (const f of readdirSync('dist')) if (f.endsWith('.map')) rmSync(`dist/${f}`);
+}
 
 if (watch) {
   const contexts = await Promise.all(configs.map((c) => esbuild.context(c)));

@@ -74,12 +74,19 @@ function expected(c: Conversion, v: Val): Val {
 
 function decodeText(d: Decoder, text: string): Val[] | undefined {
   const buf = Buffer.from(text, 'utf8');
-  const out = new DecodeScratch(d.fields.length + 1);
-  if (!d.decode(buf, 0, buf.length, out)) return undefined;
-  return d.fields.map((f, i) => {
+  const values = (out: DecodeScratch): Val[] => d.fields.map((f, i) => {
     if (f.valueType === 'string') return buf.toString('utf8', out.strStart[i], out.strEnd[i]);
     return Number.isNaN(out.num[i]) ? out.big[i]! : out.num[i]!;
   });
+  // The generated decoder (when the format allows one) and the interpreter must agree.
+  const a = new DecodeScratch(d.fields.length + 1);
+  const b = new DecodeScratch(d.fields.length + 1);
+  const okA = d.decode(buf, 0, buf.length, a);
+  const okB = d.interpret(buf, 0, buf.length, b);
+  assert.equal(okA, okB, `decode and interpret disagree on ${JSON.stringify(text)}`);
+  if (!okA) return undefined;
+  assert.deepEqual(values(a), values(b));
+  return values(a);
 }
 
 const STR_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-éü';

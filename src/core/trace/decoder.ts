@@ -3,6 +3,7 @@
  * values, scanning bytes by index. No regex and no allocation per line except
  * for bigint values (> 2^53).
  */
+import { compileFast, type FastDecode } from './decoderCodegen';
 import { parseFormat, type ConversionKind, type FormatStep } from './format';
 
 export const F_INT = 0;
@@ -78,9 +79,13 @@ export class Decoder {
   private readonly stepWidth: Int32Array;
   private readonly stepAlt: Uint8Array;
   private readonly nSteps: number;
+  private readonly steps: FormatStep[];
+  /** Compiled on first use; null when the format needs the interpreter. */
+  private fast: FastDecode | null | undefined;
 
   constructor(readonly format: string, argNames: readonly string[], argTypes: readonly string[], steps?: FormatStep[]) {
     const parsed = steps ?? parseFormat(format);
+    this.steps = parsed;
     const fields: FieldInfo[] = [];
     const n = parsed.length;
     this.nSteps = n;
@@ -122,6 +127,14 @@ export class Decoder {
    * that follows it (the last %s only, at most 16 times so the worst case stays linear).
    */
   decode(buf: Uint8Array, pos: number, end: number, out: DecodeScratch): boolean {
+    let fast = this.fast;
+    if (fast === undefined) fast = this.fast = compileFast(this.steps) ?? null;
+    if (fast !== null) return fast(buf, pos, end, out.num, out.big);
+    return this.interpret(buf, pos, end, out);
+  }
+
+  /** The step interpreter: every format, no code generation. */
+  interpret(buf: Uint8Array, pos: number, end: number, out: DecodeScratch): boolean {
     let step = 0;
     let p = pos;
     let retryStep = -1;

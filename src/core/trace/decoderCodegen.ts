@@ -1,0 +1,88 @@
+/**
+ * Straight-line JavaScript for formats made of literals and numeric conversions
+ * (d i u x X p): the hot path of the log reader. Literals are unrolled byte
+ * comparisons, numbers are scanned in place. The generated source contains only
+ * integers from the format (byte values, widths, field indexes) and fixed code,
+ * never text from the trace-events file.
+ *
+ * Formats with %s, %c or %o use the interpreter in decoder.ts.
+ */
+import type { FormatStep } from './format';
+
+/** decode(buf, pos, end, num, big): true when buf[pos, end) matches; values as in DecodeScratch. */
+export type FastDecode = (buf: Uint8Array, pos: number, end: number, num: Float64Array, big: (bigint | undefined)[]) => boolean;
+
+const HEX = new Int8Array(256).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) { HEX[65 + c] = 10 + c; HEX[97 + c] = 10 + c; }
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+function ascii(buf: Uint8Array, s: number, e: number): string {
+  let out = '';
+  for (let i = s; i < e; i++) out += String.fromCharCode(buf[i]!);
+  return out;
+}
+
+/** Decimal of more than 15 digits: exact via bigint. */
+function bigDec(buf: Uint8Array, s: number, e: number, neg: boolean, num: Float64Array, big: (bigint | undefined)[], f: number): void {
+  const b = BigInt(ascii(buf, s, e));
+  if (b <= MAX_SAFE) num[f] = neg ? -Number(b) : Number(b);
+  else { big[f] = neg ? -b : b; num[f] = NaN; }
+}
+
+/** Hex of more than 13 digits: exact via bigint. */
+function bigHex(buf: Uint8Array, s: number, e: number, num: Float64Array, big: (bigint | undefined)[], f: number): void {
+  const b = BigInt('0x' + ascii(buf, s, e));
+  if (b <= MAX_SAFE) num[f] = Number(b);
+  else { big[f] = b; num[f] = NaN; }
+}
+
+const encoder = new TextEncoder();
+
+function literal(bytes: Uint8Array): string {
+  const k = bytes.length;
+  const checks = Array.from(bytes, (b, i) => `buf[p${i ? ' + ' + i : ''}] !== ${b}`);
+  return `if (p + ${k} > end || ${checks.join(' || ')}) return false; p += ${k};`;
+}
+
+function digits(radix: 10 | 16): string {
+  return radix === 10
+    ? 'while (p < end) { d = buf[p] - 48; if (d < 0 || d > 9) break; v = v * 10 + d; p++; }'
+    : 'while (p < end) { d = HEX[buf[p]]; if (d < 0) break; v = v * 16 + d; p++; }';
+}
+
+/** Compiles steps to a FastDecode, or undefined when the format needs the interpreter. */
+export function compileFast(steps: readonly FormatStep[]): FastDecode | undefined {
+  const body: string[] = [];
+  let f = 0;
+  for (const st of steps) {
+    if (st.type === 'literal') { body.push(literal(encoder.encode(st.text))); continue; }
+    const c = st.conv;
+    if (c.kind === 'str' || c.kind === 'char' || c.kind === 'oct' || c.width < 0 || c.precision === -2) return undefined;
+    const left = c.flags.includes('-') && c.width > 0;
+    body.push('fs = p; while (p < end && buf[p] === 32) p++;');
+    if (c.kind === 'int' || c.kind === 'uint') {
+      body.push(c.kind === 'int'
+        ? 'neg = false; if (p < end && buf[p] === 45) { neg = true; p++; } else if (p < end && buf[p] === 43) p++;'
+        : 'neg = false; if (p < end && buf[p] === 43) p++;');
+      body.push(`s = p; v = 0; ${digits(10)}`);
+      body.push(`if (p === s) return false; if (p - s > 15) bigDec(buf, s, p, neg, num, big, ${f}); else num[${f}] = neg ? -v : v;`);
+    } else if (c.kind === 'hex') {
+      if (c.flags.includes('#')) body.push('if (p + 1 < end && buf[p] === 48 && (buf[p + 1] === 120 || buf[p + 1] === 88)) p += 2;');
+      body.push(`s = p; v = 0; ${digits(16)}`);
+      body.push(`if (p === s) return false; if (p - s > 13) bigHex(buf, s, p, num, big, ${f}); else num[${f}] = v;`);
+    } else {
+      body.push(`if (p + 5 <= end && buf[p] === 40) { if (buf[p + 1] !== 110 || buf[p + 2] !== 105 || buf[p + 3] !== 108 || buf[p + 4] !== 41) return false; p += 5; num[${f}] = 0; } else {`);
+      body.push('if (p + 2 > end || buf[p] !== 48 || buf[p + 1] !== 120) return false; p += 2;');
+      body.push(`s = p; v = 0; ${digits(16)}`);
+      body.push(`if (p === s) return false; if (p - s > 13) bigHex(buf, s, p, num, big, ${f}); else num[${f}] = v; }`);
+    }
+    if (left) body.push(`while (p < end && p - fs < ${c.width} && buf[p] === 32) p++;`);
+    f++;
+  }
+  body.push('return p === end;');
+  const src = `return function decode(buf, p, end, num, big) {\n  let s = 0, v = 0, d = 0, fs = 0, neg = false;\n  ${body.join('\n  ')}\n};`;
+  const factory = new Function('HEX', 'bigDec', 'bigHex', src) as (hex: Int8Array, bd: typeof bigDec, bh: typeof bigHex) => FastDecode;
+  return factory(HEX, bigDec, bigHex);
+}
