@@ -70,6 +70,15 @@ export function migrationFields(m: MigrationMonitor): Array<[key: string, label:
   return rows;
 }
 
+/** The QMP round-trip times of the last commands, e.g. to spot a monitor blocked by a job. */
+function roundTrips(m: MigrationMonitor): string {
+  const t = m.timings.toArray();
+  if (t.length === 0) return 'no commands yet';
+  const rtt = t.map((x) => x.repliedAt - x.sentAt);
+  const slowest = t[rtt.indexOf(Math.max(...rtt))];
+  return `QMP round-trip over the last ${t.length} commands: median ${(rtt.sort((a, b) => a - b)[Math.floor(rtt.length / 2)] ?? 0).toFixed(1)} ms, slowest ${Math.max(...rtt).toFixed(1)} ms (${slowest?.command ?? '?'})`;
+}
+
 function time(ms: number): string {
   return new Date(performance.timeOrigin + ms).toLocaleTimeString();
 }
@@ -134,10 +143,11 @@ export class ConnectionsTree implements vscode.TreeDataProvider<ConnNode> {
       case 'connection': {
         const c = this.manager.get(node.id);
         const item = new vscode.TreeItem(c?.spec.label ?? node.id, vscode.TreeItemCollapsibleState.Expanded);
-        item.id = `conn:${node.id}`;
+        // The id changes with liveness so a connection that comes up starts expanded, whatever it showed while down.
+        item.id = `conn:${node.id}:${c?.monitor ? 'live' : 'down'}`;
         if (!c) return item;
         item.description = connectionDescription(c);
-        item.tooltip = `${c.spec.address}\n${item.description}${c.state.kind === 'waiting' ? `\n${c.state.error}` : ''}`;
+        item.tooltip = `${c.spec.address}\n${item.description}${c.state.kind === 'waiting' ? `\n${c.state.error}` : ''}${c.monitor ? `\n${roundTrips(c.monitor)}` : ''}`;
         item.contextValue = c.monitor ? 'qmpConnection.connected' : 'qmpConnection';
         const icon = c.state.kind === 'connected' ? (c.monitor?.active ? 'sync~spin' : 'vm-running') : c.state.kind === 'stopped' ? 'debug-disconnect' : 'loading~spin';
         item.iconPath = new vscode.ThemeIcon(icon);

@@ -30,6 +30,7 @@ port.on('message', (msg: ToWorker) => {
   readTrace(msg.path, catalogueOf(msg.catalogue), {
     start: msg.start,
     end: msg.end,
+    simpletracePart: msg.simpletrace,
     signal: controller.signal,
     batchBytes: msg.batchBytes,
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },

@@ -26,14 +26,16 @@ const THEMES: Record<'dark' | 'light', Record<string, string>> = {
   },
 };
 
-export function pageHtml(repoRoot: string, theme: 'dark' | 'light'): string {
+export function pageHtml(repoRoot: string, theme: 'dark' | 'light', state?: unknown): string {
   const vars = Object.entries(THEMES[theme]).map(([k, v]) => `--vscode-${k}: ${v};`).join(' ');
   const css = readFileSync(join(repoRoot, 'media', 'migrationView.css'), 'utf8');
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><style>:root { ${vars} } ${css}</style>
 <script>
+  // Callbacks passed to page.evaluate from TypeScript run through tsx, whose esbuild wraps named functions in __name().
+  window.__name = (f) => f;
   // Test double of VS Code's webview API: records posted messages, keeps state in memory.
   window.__posted = [];
-  window.__state = undefined;
+  window.__state = ${state === undefined ? 'undefined' : JSON.stringify(state).replace(/</g, '\\u003c')};
   window.acquireVsCodeApi = () => ({
     postMessage: (m) => window.__posted.push(m),
     getState: () => window.__state,
@@ -42,9 +44,9 @@ export function pageHtml(repoRoot: string, theme: 'dark' | 'light'): string {
 </script></head><body class="vscode-${theme}"><div id="root"></div></body></html>`;
 }
 
-/** Opens the view in page and waits until it has said 'ready'. */
-export async function loadView(page: Page, repoRoot: string, theme: 'dark' | 'light' = 'dark'): Promise<void> {
-  await page.setContent(pageHtml(repoRoot, theme));
+/** Opens the view in page (with the state a reloaded webview gets back) and waits until it has said 'ready'. */
+export async function loadView(page: Page, repoRoot: string, theme: 'dark' | 'light' = 'dark', state?: unknown): Promise<void> {
+  await page.setContent(pageHtml(repoRoot, theme, state));
   await page.addScriptTag({ content: readFileSync(join(repoRoot, 'dist', 'migrationView.js'), 'utf8') });
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
 }

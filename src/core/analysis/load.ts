@@ -56,10 +56,11 @@ export function expandInputs(paths: readonly string[]): string[] {
 
 async function readOne(path: string, opts: LoadOptions): Promise<{ store: TraceStore; version: string; parseMs: number }> {
   const t0 = performance.now();
-  const guess = opts.catalogue ? undefined : await guessQemuVersion(path);
-  const cat = opts.catalogue ?? guess!.catalogue;
+  // Guessed even with a given catalogue: the summary names the QEMU version either way.
+  const guess = await guessQemuVersion(path);
+  const cat = opts.catalogue ?? guess.catalogue;
   const store = opts.inProcess ? await readTrace(path, cat, { signal: opts.signal }) : await readTraceInWorker(path, cat, { signal: opts.signal });
-  return { store, version: guess?.version ?? cat.source, parseMs: performance.now() - t0 };
+  return { store, version: guess.version, parseMs: performance.now() - t0 };
 }
 
 /** The QMP transcript recorded next to a trace (lab recordings), if any. */

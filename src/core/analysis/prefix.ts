@@ -17,13 +17,12 @@ export class BlockPrefix {
   constructor(private readonly values: NumArray, private readonly start: number, private readonly end: number) {
     const n = end - start;
     this.cum = new Float64Array(Math.floor(n / BLOCK) + 1);
-    let s = 0;
-    for (let i = 0; i < n; i++) {
-      if (i % BLOCK === 0) this.cum[i / BLOCK] = s;
-      const v = values[start + i]!;
-      if (v === v) s += v;
+    let sum = 0;
+    for (let blk = 0, i = start; blk * BLOCK < n; blk++) {
+      this.cum[blk] = sum;
+      for (const e = Math.min(end, i + BLOCK); i < e; i++) { const v = values[i]!; if (v === v) sum += v; }
     }
-    if (n % BLOCK === 0) this.cum[n / BLOCK] = s;
+    if (n % BLOCK === 0) this.cum[n / BLOCK] = sum;
   }
 
   /** Sum of values[start .. start + k), k in [0, end - start]. NaN values count as 0. */

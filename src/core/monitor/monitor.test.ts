@@ -91,6 +91,7 @@ test('paired migration: same caps and params on both, incoming then migrate, rea
   assert.ok(ps.commands.includes('migrate') && !ps.commands.includes('migrate-incoming'));
   assert.ok(progress >= 2);
   assert.ok(steps.some((s) => s.startsWith('migrate-incoming')));
+  await until('the chart keeps the sample that shows the end', () => src.samples.newest(1)[0]?.status === 'completed');
 });
 
 test('paired migration refuses one-sided postcopy and unknown capabilities, and cancels on abort', async (t) => {
@@ -185,4 +186,20 @@ test('QMP command input is validated before sending', () => {
   assert.match(validateQmpInput('{"arguments":{}}') ?? '', /execute/);
   assert.match(validateQmpInput('{"execute":"x","arguments":[]}') ?? '', /arguments/);
   assert.match(validateQmpInput('info migrate') ?? '', /command name/);
+});
+
+test('threads are read while a migration is active where query-migrationthreads exists', async (t) => {
+  const peer = await FakeMonitorPeer.start();
+  peer.state.schema = JSON.parse(readFileSync(join(__dirname, 'testdata', 'minimal-newer-migration-schema.json'), 'utf8')) as unknown;
+  peer.state.progress = progressReplies(1000);
+  const m = await monitorOn(peer);
+  t.after(async () => {
+    m.dispose();
+    await m.client.close();
+    await peer.close();
+  });
+  assert.equal(m.threads.length, 0);
+  await m.execute('migrate', { uri: 'unix:/nonexistent' });
+  await until('threads', () => m.threads.length === 2);
+  assert.deepEqual(m.threads.map((x) => [x.kind, x.channel]), [['main', undefined], ['send', 0]]);
 });

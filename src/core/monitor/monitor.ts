@@ -233,8 +233,11 @@ export class MigrationMonitor {
     this.changed();
   }
 
+  /** Samples are kept while a migration is in progress, plus the one that shows its end. */
   private setMigration(info: MigrationInfo): void {
     this.migration = info;
+    const status = info.status ?? 'none';
+    if (!activeStatuses.has(status) && this.samples.newest(1)[0]?.status === status) return;
     const s = sampleOf(info, Date.now());
     if (s) this.samples.push(s);
   }

@@ -47,70 +47,117 @@ export function exactValue(v: number | bigint): number | bigint {
   return v <= BigInt(MAX_SAFE) && v >= -BigInt(MAX_SAFE) ? Number(v) : v;
 }
 
+/**
+ * Pushed values go to a small Float64 staging buffer (one monomorphic store per value on
+ * the hot path) and are committed in bulk: one min/max pass picks the column kind, then
+ * a native typed-array copy converts. Reading through `data`, `get` or `trim` commits first.
+ */
 export class IntColumn {
-  kind: IntKind = 'u8';
-  data: IntArray;
-  length = 0;
+  private knd: IntKind = 'u8';
+  private arr: IntArray;
+  private n = 0;
   private lo = 0;
   private hi = 255;
+  private stage = new Float64Array(64);
+  private staged = 0;
 
   constructor(capacity = 16) {
-    this.data = new Uint8Array(capacity);
+    this.arr = new Uint8Array(capacity);
+  }
+
+  /** Storage kind of the committed values (commits staged values first). */
+  get kind(): IntKind {
+    if (this.staged > 0) this.flush();
+    return this.knd;
+  }
+
+  get length(): number {
+    return this.n + this.staged;
+  }
+
+  /** Committed storage (exactly `length` values are meaningful). */
+  get data(): IntArray {
+    if (this.staged > 0) this.flush();
+    return this.arr;
   }
 
   /** Appends an integer (or NaN for "no value"; NaN widens the column to f64). */
   push(v: number): void {
-    if (v >= this.lo && v <= this.hi && this.length < this.data.length) {
-      (this.data as Uint8Array)[this.length++] = v;
-      return;
-    }
-    this.pushSlow(v);
+    let s = this.staged;
+    if (s === this.stage.length) { this.flush(); s = 0; }
+    this.stage[s] = v;
+    this.staged = s + 1;
   }
 
   pushBig(v: bigint, signed: boolean): void {
-    if (!isBigKind(this.kind)) {
+    if (this.staged > 0) this.flush();
+    if (!isBigKind(this.knd)) {
       if (v >= -BigInt(MAX_SAFE) && v <= BigInt(MAX_SAFE)) { this.push(Number(v)); return; }
       this.widenTo(signed || v < 0n ? 'i64' : 'u64');
     }
-    if (this.length >= this.data.length) this.grow();
-    (this.data as BigInt64Array)[this.length++] = this.kind === 'u64' ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v);
+    this.reserve(1);
+    (this.arr as BigInt64Array)[this.n++] = this.knd === 'u64' ? BigInt.asUintN(64, v) : BigInt.asIntN(64, v);
   }
 
-  private pushSlow(v: number): void {
-    if (isBigKind(this.kind)) {
-      if (this.length >= this.data.length) this.grow();
-      (this.data as BigInt64Array)[this.length++] = Number.isNaN(v) ? 0n : BigInt(v);
-      return;
+  private flush(): void {
+    const k = this.staged;
+    const st = this.stage;
+    this.staged = 0;
+    if (k === 0) return;
+    if (isBigKind(this.knd)) {
+      this.reserve(k);
+      const out = this.arr as BigInt64Array;
+      for (let i = 0; i < k; i++) { const v = st[i]!; out[this.n + i] = Number.isNaN(v) ? 0n : BigInt(Math.trunc(v)); }
+    } else {
+      if (this.knd !== 'f64') {
+        let lo = Infinity, hi = -Infinity, frac = false;
+        for (let i = 0; i < k; i++) {
+          const v = st[i]!;
+          if (v < lo) lo = v;
+          if (v > hi) hi = v;
+          if (v !== Math.trunc(v)) frac = true;
+        }
+        if (frac) this.widenTo('f64');
+        else if (!(lo >= this.lo && hi <= this.hi)) {
+          let kind: IntKind = this.knd;
+          if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
+          if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
+          if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
+          this.widenTo(kind);
+        }
+      }
+      this.reserve(k);
+      (this.arr as Float64Array).set(st.subarray(0, k), this.n);
     }
-    if (this.kind !== 'f64' && !(v >= this.lo && v <= this.hi)) this.widenTo(nextKind(this.kind, v));
-    if (this.length >= this.data.length) this.grow();
-    this.data[this.length++] = v as never;
+    this.n += k;
+    if (st.length < 1024) this.stage = new Float64Array(st.length * 4);
+  }
+
+  private reserve(extra: number): void {
+    if (this.n + extra <= this.arr.length) return;
+    const next = allocInt(this.knd, Math.max(16, this.arr.length * 2, this.n + extra));
+    next.set(this.arr as never);
+    this.arr = next;
   }
 
   private widenTo(kind: IntKind): void {
-    const next = allocInt(kind, Math.max(this.data.length, 16));
+    const next = allocInt(kind, Math.max(this.arr.length, 16));
     if (isBigKind(kind)) {
       const out = next as BigInt64Array;
-      for (let i = 0; i < this.length; i++) { const x = Number(this.data[i]); out[i] = Number.isNaN(x) ? 0n : BigInt(x); }
+      for (let i = 0; i < this.n; i++) { const x = Number(this.arr[i]); out[i] = Number.isNaN(x) ? 0n : BigInt(x); }
     } else {
-      for (let i = 0; i < this.length; i++) (next as Float64Array)[i] = this.data[i] as number;
+      (next as Float64Array).set(this.arr.subarray(0, this.n) as Float64Array);
     }
-    this.data = next;
-    this.kind = kind;
+    this.arr = next;
+    this.knd = kind;
     this.lo = LO[kind];
     this.hi = HI[kind];
-  }
-
-  private grow(): void {
-    const next = allocInt(this.kind, Math.max(16, this.data.length * 2));
-    next.set(this.data as never);
-    this.data = next;
   }
 
   /** Value at i: a number when exact, else a bigint. */
   get(i: number): number | bigint {
     const v = this.data[i];
-    if (v === undefined) throw new RangeError(`row ${i} out of range (${this.length})`);
+    if (v === undefined || i >= this.n) throw new RangeError(`row ${i} out of range (${this.length})`);
     return exactValue(v);
   }
 
@@ -121,15 +168,17 @@ export class IntColumn {
 
   /** Drops spare capacity; returns the exact-size array. */
   trim(): IntArray {
-    if (this.data.length !== this.length) this.data = this.data.slice(0, this.length);
-    return this.data;
+    const d = this.data;
+    if (d.length !== this.n) this.arr = d.slice(0, this.n);
+    return this.arr;
   }
 
   /** Replaces the content with data of the given kind (a column received from another thread). */
   load(kind: IntKind, data: IntArray): void {
-    this.kind = kind;
-    this.data = data;
-    this.length = data.length;
+    this.knd = kind;
+    this.arr = data;
+    this.n = data.length;
+    this.staged = 0;
     this.lo = LO[kind];
     this.hi = HI[kind];
   }
@@ -139,33 +188,33 @@ export class IntColumn {
    * codes of another store). Used to merge results read in parallel.
    */
   append(other: IntColumn, signed: boolean, add = 0, map?: ArrayLike<number>): void {
+    const src = other.data;
     const n = other.length;
-    if (isBigKind(other.kind) || isBigKind(this.kind)) {
+    if (this.staged > 0) this.flush();
+    if (isBigKind(other.kind) || isBigKind(this.knd) || map) {
       for (let i = 0; i < n; i++) {
-        const v = other.data[i]!;
+        const v = src[i]!;
         if (typeof v === 'bigint') this.pushBig(v + BigInt(add), signed); else this.push(map ? map[v]! : v + add);
       }
       return;
     }
-    const src = other.data as Float64Array;
-    if (map) {
-      for (let i = 0; i < n; i++) this.push(map[src[i]!]!);
-      return;
-    }
+    const s = src as Float64Array;
     let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < n; i++) { const v = src[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
-    if (other.kind === 'f64' && this.kind !== 'f64') this.widenTo('f64');
-    if (n > 0) {
-      if (!(lo + add >= this.lo && lo + add <= this.hi)) this.widenTo(this.kind === 'f64' ? 'f64' : nextKind(this.kind, lo + add));
-      if (!(hi + add >= this.lo && hi + add <= this.hi)) this.widenTo(this.kind === 'f64' ? 'f64' : nextKind(this.kind, hi + add));
-      if (!(lo + add >= this.lo && lo + add <= this.hi)) this.widenTo('f64');
+    for (let i = 0; i < n; i++) { const v = s[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (other.kind === 'f64' && this.knd !== 'f64') this.widenTo('f64');
+    if (n > 0 && !(lo + add >= this.lo && hi + add <= this.hi)) {
+      let kind: IntKind = this.knd;
+      if (!(lo + add >= LO[kind] && lo + add <= HI[kind])) kind = nextKind(kind, lo + add);
+      if (!(hi + add >= LO[kind] && hi + add <= HI[kind])) kind = nextKind(kind, hi + add);
+      if (!(lo + add >= LO[kind] && lo + add <= HI[kind])) kind = 'f64';
+      this.widenTo(kind);
     }
-    while (this.length + n > this.data.length) this.grow();
-    const dst = this.data as Float64Array;
-    const base = this.length;
-    if (add === 0) dst.set(src.subarray(0, n), base);
-    else for (let i = 0; i < n; i++) dst[base + i] = src[i]! + add;
-    this.length += n;
+    this.reserve(n);
+    const dst = this.arr as Float64Array;
+    const base = this.n;
+    if (add === 0) dst.set(s.subarray(0, n), base);
+    else for (let i = 0; i < n; i++) dst[base + i] = s[i]! + add;
+    this.n += n;
   }
 }
 

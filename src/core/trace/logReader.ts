@@ -42,6 +42,12 @@ export class LogLineParser {
   line: number;
   private lastTid = -1;
   private lastTidCode = 0;
+  /** Direct-mapped cache tid → store code (a multifd trace switches threads on almost every line). */
+  private readonly tidKeys = new Float64Array(64).fill(-1);
+  private readonly tidCodes = new Int32Array(64);
+  /** Copy of the store's time base (NaN until the first timed line), read on every line. */
+  private baseSec = NaN;
+  private baseNs = 0;
 
   constructor(private store: TraceStore, private readonly catalogue: Catalogue, firstLine = 1) {
     this.scratch = new DecodeScratch(Math.max(8, catalogue.maxFields));
@@ -53,6 +59,8 @@ export class LogLineParser {
     this.store = store;
     this.byEvent.length = 0;
     this.lastTid = -1;
+    this.tidKeys.fill(-1);
+    this.baseSec = NaN;
   }
 
   /** Feeds the next chunk. The parser may keep a reference to chunk's tail. */
@@ -145,8 +153,14 @@ export class LogLineParser {
           while (k < e) { const d = buf[k]! - 48; if (d < 0 || d > 9) break; frac = frac * 10 + d; k++; }
           const nd = k - fs;
           if (nd > 0 && nd <= 9 && buf[k] === 58) {
-            ts = store.relTime(sec, frac * POW10[nd]!, 1e9);
-            if (v !== this.lastTid) { this.lastTid = v; this.lastTidCode = store.tidCode(v); }
+            const ns = frac * POW10[nd]!;
+            if (this.baseSec !== this.baseSec) { ts = store.relTime(sec, ns, 1e9); this.baseSec = store.base!.a; this.baseNs = store.base!.b; } else ts = (sec - this.baseSec) * 1e9 + (ns - this.baseNs);
+            if (v !== this.lastTid) {
+              const slot = v & 63;
+              if (this.tidKeys[slot] !== v) { this.tidKeys[slot] = v; this.tidCodes[slot] = store.tidCode(v); }
+              this.lastTid = v;
+              this.lastTidCode = this.tidCodes[slot]!;
+            }
             tidCode = this.lastTidCode;
             prefixed = true;
             i = k + 1;

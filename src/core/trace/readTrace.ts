@@ -4,7 +4,7 @@
  */
 import type { Catalogue } from './catalogue';
 import { LogLineParser } from './logReader';
-import { looksLikeSimpletrace, SimpletraceParser } from './simpletrace';
+import { looksLikeSimpletrace, SimpletraceParser, type SimpletracePart } from './simpletrace';
 import { readChunks, throwIfCancelled } from './source';
 import { TraceStore } from './store';
 
@@ -19,6 +19,8 @@ export interface ReadTraceOptions {
   readonly batchBytes?: number | undefined;
   readonly onBatch?: ((store: TraceStore) => void) | undefined;
   readonly chunkBytes?: number | undefined;
+  /** The range is a middle part of a simpletrace file (see splitSimpletrace). */
+  readonly simpletracePart?: SimpletracePart | undefined;
 }
 
 export type TraceFormat = 'log' | 'simpletrace';
@@ -48,7 +50,8 @@ export async function readTrace(path: string, catalogue: Catalogue, opts: ReadTr
   let lineParser: LogLineParser | undefined;
   for await (const chunk of readChunks(path, { start: opts.start, end: opts.end, signal: opts.signal, chunkBytes: opts.chunkBytes })) {
     if (parser === undefined) {
-      if (looksLikeSimpletrace(chunk) || (chunk.length < 16 && chunk.length > 0 && chunk[0] === 0xff)) parser = new SimpletraceParser(store, catalogue);
+      if (opts.simpletracePart) parser = new SimpletraceParser(store, catalogue, opts.simpletracePart);
+      else if (looksLikeSimpletrace(chunk) || (chunk.length < 16 && chunk.length > 0 && chunk[0] === 0xff)) parser = new SimpletraceParser(store, catalogue);
       else { lineParser = new LogLineParser(store, catalogue); parser = lineParser; }
     }
     parser.push(chunk);

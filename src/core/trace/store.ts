@@ -30,9 +30,11 @@ export class EventTable {
   readonly cols: IntColumn[];
   count = 0;
   private readonly colIndex = new Map<string, number>();
+  private readonly isString: Uint8Array;
 
   constructor(readonly name: string, readonly fields: readonly FieldInfo[], readonly unknown: boolean, readonly store: TraceStore) {
     this.cols = fields.map(() => new IntColumn(16));
+    this.isString = Uint8Array.from(fields, (f) => (f.valueType === 'string' ? 1 : 0));
     fields.forEach((f, i) => { if (!this.colIndex.has(f.name)) this.colIndex.set(f.name, i); });
   }
 
@@ -41,15 +43,16 @@ export class EventTable {
     this.ts.push(ts);
     this.pos.push(pos);
     this.tid.push(tidCode);
-    const fields = this.fields;
-    for (let f = 0; f < fields.length; f++) {
-      const col = this.cols[f]!;
-      const fi = fields[f]!;
-      if (fi.valueType === 'string') {
+    const cols = this.cols;
+    const isString = this.isString;
+    const num = scratch.num;
+    for (let f = 0; f < cols.length; f++) {
+      const col = cols[f]!;
+      if (isString[f] === 1) {
         col.push(this.store.strings.intern(buf.toString('utf8', scratch.strStart[f], scratch.strEnd[f])));
       } else {
-        const v = scratch.num[f]!;
-        if (v === v) col.push(v); else col.pushBig(scratch.big[f]!, fi.signed);
+        const v = num[f]!;
+        if (v === v) col.push(v); else col.pushBig(scratch.big[f]!, this.fields[f]!.signed);
       }
     }
     this.count++;

@@ -8,6 +8,7 @@ import { readTrace } from './readTrace';
 import { CancelledError } from './source';
 import type { TraceStore } from './store';
 import { recordings } from './testSupport';
+import { splitSimpletrace } from './simpletrace';
 import { readTraceInWorker, splitAtLines } from './workerClient';
 
 const tmp = mkdtempSync(join(tmpdir(), 'qmw-worker-'));
@@ -60,9 +61,29 @@ describe('readTraceInWorker', () => {
     const xz = join(recordings, 'qemu-10.2.50-multifd-legacy', 'src-trace.log.xz');
     assert.equal(dump(await readTraceInWorker(xz, cat, { parallelThreshold: 0 })), dump(await readTrace(xz, cat)));
     const simple = join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.simple');
-    const s = await readTraceInWorker(simple, cat, { parallelThreshold: 0 });
+    const s = await readTraceInWorker(simple, cat, { workers: 1 });
     assert.equal(s.count(), 720);
     assert.ok(s.memoryBytes() / s.count() < 24, `${s.memoryBytes() / s.count()} bytes per event`);
+  });
+
+  it('splits a simpletrace file at record boundaries and merges it like a serial read', async () => {
+    const simple = join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.simple');
+    const size = readFileSync(simple).length;
+    const split = await splitSimpletrace(simple, size, 3);
+    assert.ok(split);
+    assert.equal(split.ranges.length, 3);
+    assert.equal(split.ranges[0]![0], 0);
+    assert.equal(split.ranges[2]![1], size);
+    assert.ok(split.mappings.some(([, name]) => name === 'multifd_recv_unfill'));
+    const par = await readTraceInWorker(simple, cat, { workers: 3, parallelThreshold: 0, batchBytes: 50_000 });
+    assert.deepEqual(par.errors, []);
+    assert.equal(dump(par), dump(await readTrace(simple, cat)));
+    const truncated = join(tmp, 'truncated.simple');
+    writeFileSync(truncated, readFileSync(simple).subarray(0, size - 3));
+    assert.equal(await splitSimpletrace(truncated, size - 3, 3), undefined);
+    const t = await readTraceInWorker(truncated, cat, { workers: 3, parallelThreshold: 0 });
+    assert.equal(t.count(), 719);
+    assert.match(t.errors[0]!, /truncated record/);
   });
 
   it('is cancellable and reports unreadable input', async () => {

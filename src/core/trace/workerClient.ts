@@ -14,6 +14,7 @@ import { detectTraceFormat, finishStore } from './readTrace';
 import { TraceStore } from './store';
 import { appendStore, deserializeStore } from './storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
+import { splitSimpletrace, type SimpletracePart } from './simpletrace';
 
 export interface WorkerReadOptions {
   readonly signal?: AbortSignal | undefined;
@@ -87,11 +88,19 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   const threshold = opts.parallelThreshold ?? 32 * 1024 * 1024;
   const n = Math.max(1, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), 64));
   let ranges: ([number, number] | undefined)[] = [undefined];
-  if (n > 1 && size >= threshold && (await detectCompression(path)) === 'none' && (await detectTraceFormat(path)) === 'log') {
-    ranges = await splitAtLines(path, size, n);
+  let parts: (SimpletracePart | undefined)[] = [undefined];
+  if (n > 1 && size >= threshold && (await detectCompression(path)) === 'none') {
+    if ((await detectTraceFormat(path)) === 'log') ranges = await splitAtLines(path, size, n);
+    else {
+      const split = await splitSimpletrace(path, size, n);
+      if (split && split.ranges.length > 1) {
+        ranges = split.ranges;
+        parts = split.ranges.map(([start], i) => (i === 0 ? undefined : { offset: start, mappings: split.mappings }));
+      }
+    }
   }
   const spec = catalogueSpec(catalogue);
-  const parts: TraceStore[][] = ranges.map(() => []);
+  const results: TraceStore[][] = ranges.map(() => []);
   const workers: Worker[] = [];
   let read = 0;
   const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
@@ -116,22 +125,23 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
           if (failed) return;
           if (msg.type === 'progress') { read += msg.bytes; opts.onProgress?.(read, size); return; }
           if (msg.type === 'error') { fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return; }
-          parts[idx]!.push(deserializeStore(msg.store));
+          results[idx]!.push(deserializeStore(msg.store));
           if (msg.type === 'done') {
             void w.terminate();
             if (--pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
           }
         });
         w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-        w.on('exit', (code) => { if (code !== 0 && !failed && parts[idx]!.length === 0) fail(new Error(`trace worker exited with code ${code}`)); });
-        const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}) };
+        w.on('exit', (code) => { if (code !== 0 && !failed && results[idx]!.length === 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        const part = parts[idx];
+        const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}), ...(part ? { simpletrace: part } : {}) };
         w.postMessage(req);
       });
     });
   } finally {
     for (const w of workers) void w.terminate();
   }
-  return mergeParts(parts);
+  return mergeParts(results);
 }
 
 /** Merges the batches of each range, ranges in file order. */

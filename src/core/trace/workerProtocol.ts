@@ -1,4 +1,5 @@
 /** Messages between readTraceInWorker and src/worker/traceWorker.ts. */
+import type { SimpletracePart } from './simpletrace';
 import type { SerializedStore } from './storeTransfer';
 import type { TraceEventDecl } from './traceEventsParser';
 
@@ -14,6 +15,8 @@ export interface ReadRequest {
   readonly start?: number;
   readonly end?: number;
   readonly batchBytes: number;
+  /** Set for a simpletrace range after the first. */
+  readonly simpletrace?: SimpletracePart;
 }
 
 export interface CancelRequest { readonly type: 'cancel' }

@@ -9,16 +9,19 @@ import * as vscode from 'vscode';
 import { loadMigration, modelFromStores, type LoadedTrace } from '../../core/analysis/load';
 import type { Side } from '../../core/analysis/model';
 import { detectSides } from '../../core/analysis/sides';
+import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
 import { followTrace } from '../../core/trace/follow';
 import { readChunks } from '../../core/trace/source';
 import { TraceStore } from '../../core/trace/store';
 import { appendStore } from '../../core/trace/storeTransfer';
 import { guessQemuVersion } from '../../core/trace/versionGuess';
 import type { FromWebview, ToWebview } from '../../webview/migrationView/protocol';
+import * as config from '../config';
 import type { WorkbenchContext } from '../context';
 import type { WebviewHost } from '../webview/panelHost';
 
-const FOLLOW_POST_MS = 500;
+const FOLLOW_POST_MS = 250;
+const FOLLOW_POLL_MS = 100;
 
 export function titleOf(files: readonly string[]): string {
   const dirs = [...new Set(files.map((f) => basename(dirname(f))))];
@@ -51,11 +54,21 @@ export class MigrationSession implements vscode.Disposable {
     }
   }
 
+  /** The catalogue of the user's QEMU tree (qemuMigration.qemuSourceDir or a workspace folder holding migration/trace-events), else none: each file's version is guessed. */
+  private async treeCatalogue(): Promise<Catalogue | undefined> {
+    const dirs = [config.qemuSourceDir(), ...(vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath)];
+    const tree = dirs.find((d): d is string => d !== undefined && existsSync(join(d, 'migration', 'trace-events')));
+    if (!tree) return undefined;
+    const cat = await loadCatalogueFromDir(tree);
+    this.ctx.log.info(`migration view: decoding with the trace-events of ${tree}`);
+    return cat;
+  }
+
   private async load(): Promise<void> {
     const title = titleOf(this.files);
     await this.host.post({ type: 'loading', title, files: this.files });
     const t0 = performance.now();
-    const loaded = await loadMigration(this.files);
+    const loaded = await loadMigration(this.files, { catalogue: await this.treeCatalogue() });
     this.traces = [...loaded.traces];
     this.ctx.log.info(`migration view: read ${this.files.join(', ')} in ${(performance.now() - t0).toFixed(0)} ms`);
     await this.host.post({ type: 'model', title, files: this.files, model: loaded.model, live: false, following: this.follow !== null });
@@ -100,10 +113,13 @@ export class MigrationSession implements vscode.Disposable {
     this.follow = follow;
     const stores = this.files.map(() => new TraceStore());
     const versions = await Promise.all(this.files.map((f) => guessQemuVersion(f)));
+    const followable = this.files.filter((f) => !/\.(xz|gz|simple)$/.test(f) && existsSync(f));
+    if (!followable.length) void vscode.window.showInformationMessage('Follow works on plain log-backend traces; compressed and simpletrace files are read once.');
     this.files.forEach((file, i) => {
-      if (/\.(xz|gz|simple)$/.test(file) || !existsSync(file)) return;
+      if (!followable.includes(file)) return;
       void followTrace(file, versions[i]!.catalogue, {
         signal: follow.signal,
+        intervalMs: FOLLOW_POLL_MS,
         onBatch: (batch) => { appendStore(stores[i]!, batch, 0); this.schedulePost(stores, versions.map((v) => v.version)); },
         onReset: () => { stores[i] = new TraceStore(); },
         onError: (m) => this.ctx.log.warn(`follow ${file}: ${m}`),

@@ -44,7 +44,7 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
     const events = monitor?.events.toArray() ?? [];
     lastT = samples[samples.length - 1]?.t ?? -Infinity;
     lastEvent = monitor?.events.total ?? 0;
-    void host.post({ type: 'reset', label: conn.spec.label, columns: columnsOf(samples), markers: events.flatMap((e) => markerOf(e) ?? []) });
+    void host.post({ type: 'reset', label: conn.spec.label, status: monitor ? `${conn.spec.label}: ${monitor.status}` : `${conn.spec.label}: not connected`, columns: columnsOf(samples), markers: events.flatMap((e) => markerOf(e) ?? []) });
   };
   const tick = (): void => {
     if (conn.monitor !== monitor) return reset();

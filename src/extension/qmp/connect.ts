@@ -60,5 +60,12 @@ export async function connectCommand(session: QmpSession): Promise<void> {
   roles.sort((a, b) => Number(b.role === guess) - Number(a.role === guess));
   const role = await vscode.window.showQuickPick(roles, { title: `Role of ${label || address}`, ignoreFocusOut: true });
   if (!role) return;
+  // QEMU serves one client per QMP socket: a second connection to the same address would only time out.
+  const existing = session.manager.list().find((c) => c.spec.address === address);
+  if (existing) {
+    session.manager.update(existing.spec.id, { label: label || address, role: role.role });
+    if (existing.state.kind !== 'connected') existing.start();
+    return;
+  }
   session.manager.add({ id: randomUUID(), label: label || address, role: role.role, address });
 }

@@ -31,7 +31,11 @@ export function registerQmpFeatures(ctx: WorkbenchContext): void {
       void vscode.commands.executeCommand('setContext', 'qemuMigration.qmpConnected', session.connected().length > 0);
     }, 200);
   };
-  ctx.subscriptions.push({ dispose: session.manager.onChange(refresh) }, { dispose: () => clearTimeout(pending) });
+  // Keeps the "reconnecting in N s" countdown moving while a connection waits for QEMU.
+  const countdown = setInterval(() => {
+    if (session.manager.list().some((c) => c.state.kind === 'waiting')) refresh();
+  }, 1000);
+  ctx.subscriptions.push({ dispose: session.manager.onChange(refresh) }, { dispose: () => clearTimeout(pending) }, { dispose: () => clearInterval(countdown) });
 
   ctx.subscriptions.push(
     view.onDidChangeCheckboxState((e) => {

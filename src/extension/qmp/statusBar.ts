@@ -17,12 +17,15 @@ export class MigrationStatusBar implements vscode.Disposable {
   update(): void {
     const conns = this.session.connected().sort((a, b) => Number(b.spec.role === 'source') - Number(a.spec.role === 'source'));
     const active = conns.find((c) => c.monitor?.active);
+    let ended: string | undefined;
     for (const c of conns) {
       const m = c.monitor;
       if (!m) continue;
       if (m.active) this.wasActive.add(c.spec.id);
-      else if (this.wasActive.delete(c.spec.id)) this.lastEnded = { text: `${c.spec.label}: migration ${m.status}`, until: Date.now() + 30_000 };
+      // Source first: when both sides end in the same update, the source's result is shown.
+      else if (this.wasActive.delete(c.spec.id)) ended ??= `${c.spec.label}: migration ${m.status}`;
     }
+    if (ended !== undefined) this.lastEnded = { text: ended, until: Date.now() + 30_000 };
     if (active?.monitor) {
       const m = active.monitor;
       const p = progressOf(m.migration);

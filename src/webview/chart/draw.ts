@@ -50,10 +50,12 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
   const t0 = cols.t[0] ?? 0;
   const t1 = Math.max(t0 + 1, cols.t[n - 1] ?? t0);
   const x = (t: number): number => left + ((t - t0) / (t1 - t0)) * (right - left);
-  const strip = size.height / visible.length;
+  // A band at the top holds the marker labels, so they cover neither the strip titles nor each other.
+  const band = markers.length > 0 ? 28 : 0;
+  const strip = (size.height - band) / visible.length;
   visible.forEach((name, i) => {
-    const top = i * strip + 16;
-    const bottom = (i + 1) * strip - 8;
+    const top = band + i * strip + 16;
+    const bottom = band + (i + 1) * strip - 8;
     const values = cols[name];
     let max = 0;
     for (const v of values) if (v > max) max = v;
@@ -78,8 +80,10 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
     }
     ctx.stroke();
   });
+  let k = 0;
   for (const m of markers) {
     if (m.t < t0 || m.t > t1) continue;
+    const ly = 10 + (k++ % 2) * 12;
     const mx = x(m.t);
     ctx.strokeStyle = p.markers[m.kind];
     ctx.lineWidth = 1;
@@ -88,7 +92,7 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
     ctx.lineTo(mx, size.height);
     ctx.stroke();
     ctx.fillStyle = p.markers[m.kind];
-    ctx.fillText(`${m.kind === 'MIGRATION_PASS' ? 'pass' : m.kind} ${m.text}`, mx + 2, 10);
+    ctx.fillText(`${m.kind === 'MIGRATION_PASS' ? 'pass' : m.kind} ${m.text}`, mx + 2, ly);
   }
   ctx.fillStyle = p.foreground;
   ctx.fillText(`${((t1 - t0) / 1000).toFixed(1)} s`, right - 40, size.height - 2);

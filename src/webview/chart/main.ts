@@ -53,7 +53,7 @@ function render(): void {
   const ratio = window.devicePixelRatio || 1;
   const width = Math.max(300, Math.floor(rect.width || window.innerWidth - 40));
   const visible = chartSeries.filter((s) => !state.hidden.includes(s));
-  const height = Math.max(160, visible.length * 110);
+  const height = Math.max(160, visible.length * 110 + (markers.length > 0 ? 28 : 0));
   canvas.width = width * ratio;
   canvas.height = height * ratio;
   canvas.style.width = `${width}px`;
@@ -88,6 +88,7 @@ host.onMessage((m) => {
       title.textContent = `Live migration: ${m.label}`;
       columns = m.columns;
       markers = m.markers;
+      status.textContent = m.status;
       break;
     case 'append':
       append(m.columns);

@@ -21,7 +21,7 @@ export interface ChartMarker {
 }
 
 export type ToChart =
-  | { type: 'reset'; label: string; columns: SampleColumns; markers: ChartMarker[] }
+  | { type: 'reset'; label: string; status: string; columns: SampleColumns; markers: ChartMarker[] }
   | { type: 'append'; columns: SampleColumns; markers: ChartMarker[]; status: string }
   | { type: 'saved'; path: string }
   | { type: 'error'; message: string };

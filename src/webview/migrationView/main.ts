@@ -86,7 +86,9 @@ host.onMessage((msg) => {
       performance.mark('qmig-model-received');
       const sameFiles = saved !== undefined && saved.files.join('\n') === msg.files.join('\n');
       const previous = view;
-      const keep = previous ? { view: previous.axis.visible, selection: previous.axis.selection } : sameFiles ? { view: saved!.view, selection: saved!.selection } : null;
+      // A live update keeps the user's zoom; an unzoomed view grows with the data.
+      const zoomed = previous !== null && (previous.axis.visible[0] !== previous.axis.full[0] || previous.axis.visible[1] !== previous.axis.full[1]);
+      const keep = previous ? { view: zoomed ? previous.axis.visible : null, selection: previous.axis.selection } : sameFiles ? { view: saved!.view, selection: saved!.selection } : null;
       const panels: Partial<Record<PanelId, boolean>> = previous?.openPanels() ?? (sameFiles ? saved!.panels : {});
       files = msg.files;
       status.textContent = msg.following ? `${msg.title} — following` : msg.title;
@@ -101,6 +103,7 @@ host.onMessage((msg) => {
       if (keep?.selection) view.axis.setSelection(keep.selection);
       view.drawNow();
       view.updateNumbers();
+      performance.measure('qmig-first-view', 'qmig-model-received');
       save();
       return;
     }

@@ -94,7 +94,6 @@ export class TimeCanvas {
     c.addEventListener('mouseleave', () => this.tooltip(null, 0, 0));
     c.addEventListener('dblclick', () => this.axis.reset());
     c.addEventListener('keydown', (e) => {
-      const handled = true;
       switch (e.key) {
         case '+': case '=': this.axis.zoomAt(0.5, 0.8); break;
         case '-': case '_': this.axis.zoomAt(0.5, 1.25); break;
@@ -104,7 +103,7 @@ export class TimeCanvas {
         case 'Escape': this.axis.setSelection(null); break;
         default: return;
       }
-      if (handled) e.preventDefault();
+      e.preventDefault();
     });
   }
 

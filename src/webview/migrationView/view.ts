@@ -121,6 +121,7 @@ export class MigrationView {
   }
 
   updateNumbers(): void {
+    const started = performance.now();
     const focus = this.axis.focus;
     const s = this.data.index.summary({ startNs: focus[0], endNs: focus[1] });
     renderSummary(this.summaryEl, s, focus, this.axis.selection !== null);
@@ -131,6 +132,7 @@ export class MigrationView {
       this.extraCanvases.push(renderPostcopyStats(this.pcStatsEl, pc, s.postcopy, focus, this.palette));
     }
     document.body.dataset.numbersFor = `${focus[0]}:${focus[1]}`;
+    performance.measure('qmig-numbers', { start: started, end: performance.now() });
   }
 
   csv(): string {

@@ -125,6 +125,10 @@ export class FakeMonitorPeer {
         return this.migrateReply(c);
       case 'query-jobs':
         return s.jobs;
+      case 'query-memdev':
+        return [];
+      case 'query-migrationthreads':
+        return s.status === 'active' ? [{ name: 'live_migration', 'thread-id': 100 }, { name: 'mig/src/send_0', 'thread-id': 101 }] : [];
       default:
         return {};
     }

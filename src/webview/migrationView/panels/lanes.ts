@@ -4,7 +4,7 @@
  * side index (binary search + block prefix sums), so its cost is per pixel, not per packet.
  */
 import type { MultifdSide } from '../../../core/analysis/model';
-import { emptyBuckets, type Buckets, type SideIndex } from '../../../core/analysis/sideIndex';
+import { emptyBuckets, type SideIndex } from '../../../core/analysis/sideIndex';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
 import type { Palette } from '../theme';
 import { formatTime, tickStep } from '../timeAxis';
@@ -18,7 +18,6 @@ interface Lane { side: MultifdSide; index: SideIndex; k: number; y: number }
 
 export class LanesPanel implements PanelRenderer {
   private readonly lanes: Lane[] = [];
-  private buckets: Buckets[] = [];
 
   constructor(private readonly data: ViewData) {
     let y = AXIS_H;
@@ -38,9 +37,8 @@ export class LanesPanel implements PanelRenderer {
   draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
     const { t0, t1, pw } = plotWindow(this.data, w, LABEL_W);
     drawTimeRuler(ctx, this.data, w, AXIS_H, pal);
-    this.buckets = this.lanes.map((l) => l.index.buckets(l.k, t0, t1, pw, emptyBuckets(pw)));
-    this.lanes.forEach((lane, n) => {
-      const b = this.buckets[n]!;
+    this.lanes.forEach((lane) => {
+      const b = lane.index.buckets(lane.k, t0, t1, pw, emptyBuckets(pw));
       ctx.fillStyle = pal.fg;
       ctx.textBaseline = 'middle';
       ctx.fillText(`${lane.side.side === 'src' ? 'send' : 'recv'} ch ${lane.side.channels[lane.k]}`, 6, lane.y + LANE_H / 2);
@@ -49,14 +47,19 @@ export class LanesPanel implements PanelRenderer {
       let max = 1;
       for (let j = 0; j < pw; j++) if (b.count[j]! > max) max = b.count[j]!;
       const knowsZero = lane.side.knows.zeroPages;
+      // One path per colour: canvas state changes, not rectangles, dominate a frame.
+      const paths = new Map<string, Path2D>();
       for (let j = 0; j < pw; j++) {
         const c = b.count[j]!;
         if (c === 0) continue;
         const pages = b.normal[j]! + b.zero[j]!;
-        ctx.fillStyle = !knowsZero ? (lane.side.knows.normalPages ? pal.normal : pal.unknown) : pages === 0 ? pal.muted : pal.zeroShare[Math.round((10 * b.zero[j]!) / pages)]!;
+        const colour = !knowsZero ? (lane.side.knows.normalPages ? pal.normal : pal.unknown) : pages === 0 ? pal.muted : pal.zeroShare[Math.round((10 * b.zero[j]!) / pages)]!;
+        let path = paths.get(colour);
+        if (!path) { path = new Path2D(); paths.set(colour, path); }
         const hh = (LANE_H - 4) * (0.35 + 0.65 * Math.sqrt(c / max));
-        ctx.fillRect(LABEL_W + j, lane.y + (LANE_H - hh) / 2, c === 1 && max === 1 ? 2 : 1, hh);
+        path.rect(LABEL_W + j, lane.y + (LANE_H - hh) / 2, c === 1 && max === 1 ? 2 : 1, hh);
       }
+      for (const [colour, path] of paths) { ctx.fillStyle = colour; ctx.fill(path); }
     });
     this.drawSyncs(ctx, w, pal);
   }
@@ -81,21 +84,21 @@ export class LanesPanel implements PanelRenderer {
     }
   }
 
-  /** Packet under (x, y): its index in its side, or a sync round. */
-  private hit(x: number, y: number): { lane: Lane; i: number; count: number; j: number } | null {
-    const n = this.lanes.findIndex((l) => y >= l.y && y < l.y + LANE_H);
-    if (n < 0 || x < LABEL_W) return null;
-    const b = this.buckets[n];
-    if (!b) return null;
+  /** Packet under (x, y), within two pixels: the first of that pixel's packets and how many it holds. */
+  private hit(x: number, y: number, w: number): { lane: Lane; i: number; count: number } | null {
+    const lane = this.lanes.find((l) => y >= l.y && y < l.y + LANE_H);
+    if (!lane || x < LABEL_W) return null;
+    const pw = w - LABEL_W;
     const j0 = Math.floor(x - LABEL_W);
     for (const j of [j0, j0 - 1, j0 + 1, j0 - 2, j0 + 2]) {
-      if (j >= 0 && j < b.first.length && b.first[j]! >= 0) return { lane: this.lanes[n]!, i: b.first[j]!, count: b.count[j]!, j };
+      const [a, b] = lane.index.laneRange(lane.k, this.data.axis.tAt(j, pw), this.data.axis.tAt(j + 1, pw));
+      if (b > a) return { lane, i: a, count: b - a };
     }
     return null;
   }
 
-  hover(x: number, y: number): string | null {
-    const h = this.hit(x, y);
+  hover(x: number, y: number, w: number): string | null {
+    const h = this.hit(x, y, w);
     if (!h) return null;
     const s = h.lane.side, p = s.packets, i = h.i;
     const span = this.data.axis.visible[1] - this.data.axis.visible[0];
@@ -109,8 +112,8 @@ export class LanesPanel implements PanelRenderer {
     return lines.join('\n');
   }
 
-  click(x: number, y: number): void {
-    const h = this.hit(x, y);
+  click(x: number, y: number, w: number): void {
+    const h = this.hit(x, y, w);
     if (h) this.data.openLine(h.lane.side.side, h.lane.side.packets.line[h.i]!);
   }
 

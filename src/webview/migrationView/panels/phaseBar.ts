@@ -1,11 +1,13 @@
 /** Phase bar: per side, migration states as coloured segments, milestones and QMP events as ticks. */
 import type { Phase, Side } from '../../../core/analysis/model';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
+import { drawTimeRuler } from './lanes';
 import type { Palette } from '../theme';
 import { formatTime } from '../timeAxis';
 import { plotWindow, type ViewData } from '../viewData';
 
 const ROW = 22;
+const AXIS_H = 18;
 const STATES = ['setup', 'active', 'pre-switchover', 'device', 'postcopy-active', 'postcopy-paused', 'postcopy-recover', 'completed', 'failed', 'cancelling', 'cancelled', 'wait-unplug', 'colo'];
 
 export class PhaseBar implements PanelRenderer {
@@ -22,14 +24,15 @@ export class PhaseBar implements PanelRenderer {
     }).filter((r) => r.states.length || r.marks.length);
   }
 
-  height(): number { return Math.max(1, this.rows.length) * ROW + 4; }
+  height(): number { return AXIS_H + Math.max(1, this.rows.length) * ROW + 4; }
 
   draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
     const { t1, pw } = plotWindow(this.data, w, LABEL_W);
     const x = (t: number): number => Math.max(LABEL_W, Math.min(w, LABEL_W + this.data.axis.xAt(t, pw)));
+    drawTimeRuler(ctx, this.data, w, AXIS_H, pal);
     ctx.textBaseline = 'middle';
     this.rows.forEach((r, n) => {
-      const y = 2 + n * ROW;
+      const y = AXIS_H + 2 + n * ROW;
       ctx.fillStyle = pal.fg;
       ctx.fillText(`${r.side === 'src' ? 'source' : 'destination'}`, 6, y + ROW / 2);
       r.states.forEach((p, i) => {
@@ -54,7 +57,7 @@ export class PhaseBar implements PanelRenderer {
   }
 
   private at(x: number, y: number, w: number): Phase | null {
-    const row = this.rows[Math.floor((y - 2) / ROW)];
+    const row = this.rows[Math.floor((y - AXIS_H - 2) / ROW)];
     if (!row || x < LABEL_W) return null;
     const { pw } = plotWindow(this.data, w, LABEL_W);
     const t = this.data.axis.tAt(x - LABEL_W, pw);

@@ -10,7 +10,7 @@ import type { Palette } from '../theme';
 import { formatTime } from '../timeAxis';
 import { fmtUs, plotWindow, type ViewData } from '../viewData';
 
-const BAND = 70;
+const BAND = 110;
 /** Band height of a RAMBlock that only had pages placed, no faults. */
 const SMALL_BAND = 26;
 const SHARED_H = 24;
@@ -18,7 +18,8 @@ const TOP = 4;
 /** Above this many visible points a scatter draws every k-th (said in its label). */
 const MAX_POINTS = 200_000;
 
-interface Band { rb: number; y: number; h: number; maxOffset: number }
+/** A RAMBlock's band shows offsets [lo, hi]: the span of its faults (placements outside sit on the edges), else of its placements. */
+interface Band { rb: number; y: number; h: number; lo: number; hi: number }
 
 export class PostcopyFaultsPanel implements PanelRenderer {
   private readonly bands: Band[] = [];
@@ -27,14 +28,23 @@ export class PostcopyFaultsPanel implements PanelRenderer {
   private readonly hi: number;
 
   constructor(private readonly data: ViewData, private readonly pc: PostcopyData) {
-    const max = new Map<number, number>();
-    const note = (rb: number, off: number): void => { if (rb < pc.ramBlocks.length) max.set(rb, Math.max(max.get(rb) ?? 0, off)); };
-    pc.faults.rb.forEach((rb, i) => note(rb, pc.faults.offset[i]!));
-    pc.placements.rb.forEach((rb, i) => note(rb, pc.placements.offset[i]!));
+    const spans = new Map<number, { lo: number; hi: number; faults: boolean }>();
+    const note = (rb: number, off: number, fault: boolean): void => {
+      if (rb >= pc.ramBlocks.length) return;
+      const s = spans.get(rb);
+      if (!s || (fault && !s.faults)) { spans.set(rb, { lo: off, hi: off, faults: fault }); return; }
+      if (fault === s.faults) { s.lo = Math.min(s.lo, off); s.hi = Math.max(s.hi, off); }
+    };
+    pc.faults.rb.forEach((rb, i) => note(rb, pc.faults.offset[i]!, true));
+    pc.placements.rb.forEach((rb, i) => note(rb, pc.placements.offset[i]!, false));
     let y = TOP;
-    const faulted = new Set(pc.faults.rb);
-    const order = [...max.entries()].sort((a, b) => Number(faulted.has(b[0])) - Number(faulted.has(a[0])) || b[1] - a[1]);
-    for (const [rb, m] of order) { const h = faulted.has(rb) ? BAND : SMALL_BAND; this.bands.push({ rb, y, h, maxOffset: Math.max(m, 4096) }); y += h; }
+    const order = [...spans.entries()].sort((a, b) => Number(b[1].faults) - Number(a[1].faults) || b[1].hi - a[1].hi);
+    for (const [rb, sp] of order) {
+      const h = sp.faults ? BAND : SMALL_BAND;
+      const pad = Math.max(4096, (sp.hi - sp.lo) * 0.05);
+      this.bands.push({ rb, y, h, lo: Math.max(0, sp.lo - pad), hi: sp.hi + pad });
+      y += h;
+    }
     this.sharedY = y + 4;
     const lat = pc.faults.latencyNs.filter((v) => Number.isFinite(v) && v > 0);
     this.lo = lat.length ? Math.log10(Math.min(...lat)) : 0;
@@ -45,7 +55,7 @@ export class PostcopyFaultsPanel implements PanelRenderer {
 
   private yOf(rb: number, offset: number): number | null {
     const b = this.bands.find((x) => x.rb === rb);
-    return b ? b.y + b.h - 5 - (offset / b.maxOffset) * (b.h - 10) : null;
+    return b ? b.y + b.h - 5 - clamp01((offset - b.lo) / (b.hi - b.lo)) * (b.h - 10) : null;
   }
 
   draw(ctx: CanvasRenderingContext2D, w: number, _h: number, pal: Palette): void {
@@ -55,7 +65,13 @@ export class PostcopyFaultsPanel implements PanelRenderer {
     for (const b of this.bands) {
       ctx.fillStyle = pal.fg;
       ctx.fillText(clip(this.pc.ramBlocks[b.rb] ?? '?', 16), 6, b.y + 4);
-      if (b.h >= BAND) { ctx.fillStyle = pal.muted; ctx.fillText(`0 – 0x${b.maxOffset.toString(16)}`, 6, b.y + 20); }
+      if (b.h >= BAND) {
+        ctx.fillStyle = pal.muted;
+        ctx.fillText(`0x${Math.floor(b.hi).toString(16)}`, 6, b.y + 20);
+        ctx.textBaseline = 'bottom';
+        ctx.fillText(`0x${Math.floor(b.lo).toString(16)}`, 6, b.y + b.h - 3);
+        ctx.textBaseline = 'top';
+      }
       ctx.strokeStyle = pal.grid;
       ctx.beginPath(); ctx.moveTo(LABEL_W, b.y + b.h - 0.5); ctx.lineTo(w, b.y + b.h - 0.5); ctx.stroke();
     }

@@ -51,21 +51,29 @@ export class ThroughputPanel implements PanelRenderer {
       ctx.fillStyle = pal.normal; ctx.fillText('■ normal', 6, TOP + 40);
       if (ix.side.knows.zeroPages) { ctx.fillStyle = pal.zero; ctx.fillText('■ zero', 6, TOP + 56); }
     }
+    // Rectangles go into one path per colour, filled once each.
+    const paths = new Map<string, Path2D>();
+    const rect = (colour: string, x: number, y: number, hgt: number): void => {
+      if (hgt <= 0) return;
+      let p = paths.get(colour);
+      if (!p) { p = new Path2D(); paths.set(colour, p); }
+      p.rect(x, y - hgt, BAR - 0.5, hgt);
+    };
     for (let j = 0; j < n; j++) {
       let y = base;
       const x = LABEL_W + j * BAR;
       b.forEach((bk, s) => {
         if (this.mode === 'total' && pages) {
           const nh = bk.normal[j]! * scale, zh = bk.zero[j]! * scale;
-          ctx.fillStyle = pal.normal; ctx.fillRect(x, y - nh, BAR - 0.5, nh); y -= nh;
-          ctx.fillStyle = pal.zero; ctx.fillRect(x, y - zh, BAR - 0.5, zh); y -= zh;
+          rect(pal.normal, x, y, nh); y -= nh;
+          rect(pal.zero, x, y, zh); y -= zh;
         } else {
           const vh = value(bk, j) * scale;
-          ctx.fillStyle = this.mode === 'total' ? pal.unknown : pal.series[s % pal.series.length]!;
-          ctx.fillRect(x, y - vh, BAR - 0.5, vh); y -= vh;
+          rect(this.mode === 'total' ? pal.unknown : pal.series[s % pal.series.length]!, x, y, vh); y -= vh;
         }
       });
     }
+    for (const [colour, p] of paths) { ctx.fillStyle = colour; ctx.fill(p); }
     if (this.mode === 'channels') {
       ix.side.channels.forEach((c, s) => { ctx.fillStyle = pal.series[s % pal.series.length]!; ctx.fillText(`■ ch ${c}`, 6 + (s % 2) * 50, TOP + 40 + Math.floor(s / 2) * 14); });
     }
