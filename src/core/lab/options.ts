@@ -10,7 +10,9 @@ export const labDefaults = {
   memoryMiB: 256,
   zeroShare: 0.25,
   postcopyAfterMs: 1500,
-  accelerators: ['kvm', 'tcg'],
+  // TCG by default: the lab guest is tiny and runs fast emulated, while nested KVM (common on
+  // CI hosts) can take many seconds to boot firmware. `--accel kvm,tcg` asks for KVM first.
+  accelerators: ['tcg'],
   timeoutMs: 120_000,
 } as const;
 

@@ -13,6 +13,7 @@ import { fmtBytes, fmtUs, plotWindow, type ViewData } from '../viewData';
 const LANE_H = 22;
 const GAP = 6;
 const AXIS_H = 20;
+const HEIGHT_STEPS = 8;
 
 interface Lane { side: MultifdSide; index: SideIndex; k: number; y: number }
 
@@ -47,18 +48,28 @@ export class LanesPanel implements PanelRenderer {
       let max = 1;
       for (let j = 0; j < pw; j++) if (b.count[j]! > max) max = b.count[j]!;
       const knowsZero = lane.side.knows.zeroPages;
-      // One path per colour: canvas state changes, not rectangles, dominate a frame.
+      // One path per colour, and runs of equal colour and height as one rectangle: a dense
+      // lane is a few runs, not a rectangle per pixel. Heights come in HEIGHT_STEPS steps.
       const paths = new Map<string, Path2D>();
+      let runStart = -1, runColour = '', runStep = -1;
+      const flush = (end: number): void => {
+        if (runStart < 0) return;
+        let path = paths.get(runColour);
+        if (!path) { path = new Path2D(); paths.set(runColour, path); }
+        const hh = (LANE_H - 4) * (0.35 + (0.65 * runStep) / HEIGHT_STEPS);
+        path.rect(LABEL_W + runStart, lane.y + (LANE_H - hh) / 2, Math.max(end - runStart, max === 1 ? 2 : 1), hh);
+        runStart = -1;
+      };
       for (let j = 0; j < pw; j++) {
         const c = b.count[j]!;
-        if (c === 0) continue;
+        if (c === 0) { flush(j); continue; }
         const pages = b.normal[j]! + b.zero[j]!;
         const colour = !knowsZero ? (lane.side.knows.normalPages ? pal.normal : pal.unknown) : pages === 0 ? pal.muted : pal.zeroShare[Math.round((10 * b.zero[j]!) / pages)]!;
-        let path = paths.get(colour);
-        if (!path) { path = new Path2D(); paths.set(colour, path); }
-        const hh = (LANE_H - 4) * (0.35 + 0.65 * Math.sqrt(c / max));
-        path.rect(LABEL_W + j, lane.y + (LANE_H - hh) / 2, c === 1 && max === 1 ? 2 : 1, hh);
+        const step = Math.round(HEIGHT_STEPS * Math.sqrt(c / max));
+        if (runStart >= 0 && (colour !== runColour || step !== runStep)) flush(j);
+        if (runStart < 0) { runStart = j; runColour = colour; runStep = step; }
       }
+      flush(pw);
       for (const [colour, path] of paths) { ctx.fillStyle = colour; ctx.fill(path); }
     });
     this.drawSyncs(ctx, w, pal);
