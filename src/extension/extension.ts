@@ -5,6 +5,7 @@ import { registerMigrationView } from './migrationView/index';
 import { registerOutputFeatures } from './output';
 import { registerQmpFeatures } from './qmp';
 import { registerRecordingsFeatures } from './recordings';
+import { registerTraceFeatures } from './trace/register';
 import { registerVhostUserFeatures } from './vhostuser/index';
 
 /**
@@ -17,6 +18,7 @@ const features: readonly (readonly [name: string, register: Feature])[] = [
   ['qmp', registerQmpFeatures],
   ['lab', registerLabFeatures],
   ['migrationView', registerMigrationView],
+  ['trace', (ctx) => registerTraceFeatures(ctx.extension, ctx.log)],
   ['vhostUser', (ctx) => registerVhostUserFeatures(ctx.extension, ctx.log)],
 ];
 

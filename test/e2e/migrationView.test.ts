@@ -170,6 +170,29 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
     await wb.screenshot('migration-view-xss-as-text');
   });
 
+  await t.test('"QEMU Migration: Open Trace…" opens a chosen trace with its other side', async () => {
+    await wb.runCommand('View: Close All Editors');
+    await wb.runCommand('QEMU Migration: Open Trace…');
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.waitFor({ state: 'visible', timeout: 30_000 });
+    await input.fill(join(recordings, 'postcopy', 'dst-trace.log'));
+    await wb.page.keyboard.press('Enter');
+    await frame.locator('[data-testid="faults"]').waitFor({ timeout: 60_000 });
+    assert.match(await wb.page.locator('.tabs-container .tab.active').innerText(), /dst-trace\.log \+ src-trace\.log/);
+  });
+
+  await t.test('"Open With… QEMU Migration Trace" shows a trace file in the view', async () => {
+    await wb.runCommand('View: Close All Editors');
+    await wb.page.keyboard.press('Control+P');
+    await wb.page.locator('.quick-input-widget input').fill('xss/dst-trace.log');
+    await wb.pick('dst-trace.log');
+    await wb.page.locator('.tabs-container .tab.active', { hasText: 'dst-trace.log' }).waitFor({ timeout: 30_000 });
+    await wb.runCommand('View: Reopen Editor With...');
+    await wb.pick('QEMU Migration Trace');
+    await frame.locator('[data-testid="faults-per-ramblock"] td').first().waitFor({ timeout: 60_000 });
+    await wb.screenshot('migration-view-open-with');
+  });
+
   await t.test('follow mode shows lines appended to a growing trace within a second', async () => {
     await openRow(wb, 'src-trace.log');
     await frame.locator('[data-testid="packets-send"]').waitFor({ timeout: 60_000 });

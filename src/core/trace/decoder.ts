@@ -127,10 +127,16 @@ export class Decoder {
    * that follows it (the last %s only, at most 16 times so the worst case stays linear).
    */
   decode(buf: Uint8Array, pos: number, end: number, out: DecodeScratch): boolean {
-    let fast = this.fast;
-    if (fast === undefined) fast = this.fast = compileFast(this.steps) ?? null;
+    const fast = this.fastDecoder();
     if (fast !== null) return fast(buf, pos, end, out.num, out.big);
     return this.interpret(buf, pos, end, out);
+  }
+
+  /** The generated decoder for this format, or null when only the interpreter can read it. */
+  fastDecoder(): FastDecode | null {
+    let fast = this.fast;
+    if (fast === undefined) fast = this.fast = compileFast(this.steps) ?? null;
+    return fast;
   }
 
   /** The step interpreter: every format, no code generation. */

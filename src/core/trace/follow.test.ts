@@ -25,6 +25,7 @@ describe('follow mode', () => {
     writeFileSync(path, line(0, 1) + line(1, 2));
     const got: [number, number][] = [];
     const resets: FollowReset[] = [];
+    const times: number[] = [];
     const ac = new AbortController();
     const done = followTrace(path, builtinCatalogue('10.2.50'), {
       signal: ac.signal,
@@ -32,7 +33,7 @@ describe('follow mode', () => {
       onReset: (r) => resets.push(r),
       onBatch: (store) => {
         const t = store.table('multifd_send_fill');
-        for (let i = 0; i < (t?.count ?? 0); i++) got.push([t!.line(i), t!.value(i, 1) as number]);
+        for (let i = 0; i < (t?.count ?? 0); i++) { got.push([t!.line(i), t!.value(i, 1) as number]); times.push(t!.time(i)); }
       },
     });
     await until(() => got.length === 2, 'initial events');
@@ -43,6 +44,8 @@ describe('follow mode', () => {
     appendFileSync(path, third.slice(20) + line(3, 4));
     await until(() => got.length === 4, 'appended events');
     assert.deepEqual(got, [[1, 1], [2, 2], [3, 3], [4, 4]]);
+    // Batches share one time base: microseconds 1..4 after the first event's second.
+    assert.deepEqual(times, [0, 1000, 2000, 3000]);
 
     truncateSync(path, 0);
     await new Promise((r) => setTimeout(r, 100));

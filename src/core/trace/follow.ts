@@ -7,7 +7,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { Catalogue } from './catalogue';
 import { LogLineParser } from './logReader';
 import { finishStore } from './readTrace';
-import { TraceStore } from './store';
+import { TraceStore, type TimeBase } from './store';
 
 export type FollowReset = 'truncated' | 'replaced';
 
@@ -45,6 +45,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
   let first = true;
   /** The last bytes read before pos: if they change, the file was rewritten (truncated, then grown past pos). */
   let tail = Buffer.alloc(0);
+  let base: TimeBase | null = null;
   let lastError = '';
   const buf = Buffer.allocUnsafe(READ_BYTES);
 
@@ -54,6 +55,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
     ino = newIno;
     pos = 0;
     tail = Buffer.alloc(0);
+    base = null;
     parser = undefined;
     if (reason) opts.onReset?.(reason);
   };
@@ -72,6 +74,8 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
         lastError = '';
         if (st.size > pos && fh) {
           const store = new TraceStore();
+          // Every batch of one file shares the first batch's time base, so times stay comparable.
+          store.base = base;
           if (parser === undefined) parser = new LogLineParser(store, catalogue); else parser.setStore(store);
           while (pos < st.size) {
             const { bytesRead } = await fh.read(buf, 0, Math.min(READ_BYTES, st.size - pos), pos);
@@ -81,6 +85,7 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
             tail = Buffer.from(buf.subarray(Math.max(0, bytesRead - TAIL_BYTES), bytesRead));
           }
           finishStore(store);
+          base = store.base;
           if (store.lines > 0) opts.onBatch(store);
         }
       } catch (e) {

@@ -10,6 +10,7 @@
  */
 import { NAME_HASH_SEED, type Catalogue } from './catalogue';
 import { DecodeScratch } from './decoder';
+import type { FastDecode } from './decoderCodegen';
 import type { EventTable, TraceStore } from './store';
 
 const IDENT = new Uint8Array(256);
@@ -35,6 +36,7 @@ const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 export class LogLineParser {
   private readonly scratch: DecodeScratch;
   private readonly byEvent: (EventTable | undefined)[] = [];
+  private readonly fastBy: (FastDecode | null | undefined)[] = [];
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private skippingLongLine = false;
@@ -187,10 +189,13 @@ export class LogLineParser {
     const ev = this.catalogue.lookupBytes(buf, ns, ne, h);
     if (ev !== undefined && ev.decoder !== undefined) {
       const argStart = ne < e ? ne + 1 : e;
-      if (ev.decoder.decode(buf, argStart, e, this.scratch)) {
+      let fast = this.fastBy[ev.index];
+      if (fast === undefined) { fast = ev.decoder.fastDecoder(); this.fastBy[ev.index] = fast; }
+      const scratch = this.scratch;
+      if (fast !== null ? fast(buf, argStart, e, scratch.num, scratch.big) : ev.decoder.interpret(buf, argStart, e, scratch)) {
         let t = this.byEvent[ev.index];
         if (t === undefined) { t = store.tableFor(ev.decl.name, ev.decoder.fields); this.byEvent[ev.index] = t; }
-        t.addDecoded(ts, line, tidCode, this.scratch, buf);
+        t.addDecoded(ts, line, tidCode, scratch, buf);
       } else {
         store.noteMalformed(line, ev.decl.name, buf.toString('utf8', s, e));
       }

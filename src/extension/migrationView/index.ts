@@ -12,6 +12,8 @@ import type { WorkbenchContext } from '../context';
 import { hostWebview, openWebviewPanel, webviewOptions, type WebviewContent } from '../webview/panelHost';
 import { MigrationSession, titleOf } from './session';
 
+const TRACE_FILE = /\.(log|log\.xz|log\.gz|simple)$/;
+
 const content = (title: string): WebviewContent => ({ script: 'migrationView.js', stylesheet: 'media/migrationView.css', title });
 
 /** A trace file and, when it is one side of a recording (src-/dst- prefix), the other side. */
@@ -33,7 +35,9 @@ function filesOf(arg: unknown): string[] | undefined {
   }
   if (!uri || uri.scheme !== 'file') return undefined;
   const p = uri.fsPath;
-  return statSync(p).isDirectory() ? expandInputs([p]) : withOtherSide(p);
+  if (statSync(p).isDirectory()) return expandInputs([p]);
+  if (!TRACE_FILE.test(p)) throw new Error(`${basename(p)} is not a QEMU trace (.log, .log.xz, .log.gz or .simple)`);
+  return withOtherSide(p);
 }
 
 export function registerMigrationView(ctx: WorkbenchContext): void {
@@ -54,24 +58,28 @@ export function registerMigrationView(ctx: WorkbenchContext): void {
     panel.onDidDispose(() => session.dispose());
   };
 
-  const run = (files: string[] | undefined): void => {
-    if (!files?.length) { void vscode.window.showWarningMessage('Choose a trace file or a lab recording to open in the migration view.'); return; }
-    try { openPanel(files); } catch (e) { void vscode.window.showErrorMessage(e instanceof Error ? e.message : String(e)); }
+  const run = (files: () => string[] | undefined): void => {
+    try {
+      const chosen = files();
+      if (!chosen?.length) { void vscode.window.showWarningMessage('Choose a trace file or a lab recording to open in the migration view.'); return; }
+      openPanel(chosen);
+    } catch (e) {
+      void vscode.window.showErrorMessage(e instanceof Error ? e.message : String(e));
+    }
   };
 
   ctx.subscriptions.push(
     vscode.commands.registerCommand('qemuMigration.openTrace', async (arg?: unknown) => {
-      const given = arg === undefined ? undefined : filesOf(arg);
-      if (given) { run(given); return; }
+      if (arg !== undefined) { run(() => filesOf(arg)); return; }
       const picked = await vscode.window.showOpenDialog({
         canSelectMany: true, openLabel: 'Open in Migration View', title: 'QEMU trace(s): source, destination or both',
         filters: { 'QEMU traces': ['log', 'xz', 'gz', 'simple'], 'All files': ['*'] },
       });
       if (!picked?.length) return;
       if (picked.length > 2) { void vscode.window.showWarningMessage('Choose at most two traces: the source and the destination.'); return; }
-      run(picked.length === 1 ? withOtherSide(picked[0]!.fsPath) : picked.map((u) => u.fsPath));
+      run(() => (picked.length === 1 ? withOtherSide(picked[0]!.fsPath) : picked.map((u) => u.fsPath)));
     }),
-    vscode.commands.registerCommand('qemuMigration.openInMigrationView', (arg: unknown) => run(filesOf(arg))),
+    vscode.commands.registerCommand('qemuMigration.openInMigrationView', (arg: unknown) => run(() => filesOf(arg))),
     vscode.window.registerWebviewPanelSerializer(VIEW_TYPE, {
       deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
         const files = (state as Partial<ViewState> | undefined)?.files?.filter((f) => existsSync(f));

@@ -56,7 +56,7 @@ export function renderBalance(root: HTMLElement, s: MigrationSummary): void {
   root.replaceChildren();
   const table = el('table', undefined, 'balance');
   const head = el('tr');
-  for (const h of ['side', 'channel', 'packets', 'share', 'normal pages', 'zero pages', 'zero %', 'bytes', 'transit p50', 'p95', 'max', 'thread-end check']) head.append(el('th', h));
+  for (const h of ['side', 'channel', 'packets', 'share', 'normal pages', 'zero pages', 'zero %', 'bytes', 'transit p50', 'p95', 'max', 'thread-end check (whole trace)']) head.append(el('th', h));
   table.append(head);
   const checks = [s.multifd.sendDetail, s.multifd.recvDetail];
   [s.multifd.send, s.multifd.recv].forEach((cs, n) => {

@@ -3,7 +3,7 @@
  * draws every canvas in one animation frame and recomputes the numbers for the focused
  * range shortly after the axis settles.
  */
-import type { MigrationModel, Side } from '../../core/analysis/model';
+import { SHARED_KINDS, type MigrationModel, type Side } from '../../core/analysis/model';
 import { SummaryIndex } from '../../core/analysis/summary';
 import { el } from '../shared/host';
 import { csvOf, pngOf } from './exporters';
@@ -12,6 +12,7 @@ import { PhaseBar } from './panels/phaseBar';
 import { PostcopyFaultsPanel } from './panels/postcopyFaults';
 import { renderPostcopyStats } from './panels/postcopyStats';
 import { ThroughputPanel } from './panels/throughput';
+import { renderTransit } from './panels/transitChart';
 import type { PanelId } from './protocol';
 import { renderBalance, renderSummary } from './tables';
 import { readPalette, type Palette } from './theme';
@@ -68,6 +69,7 @@ export class MigrationView {
       this.add(root, 'postcopy', `Postcopy faults (${pc.faults.t.length} requests, ${pc.placements.t.length} pages placed)`, open, (body) => {
         body.append(legend([['heatLo', 'fault placed fast'], ['heatHi', 'fault placed slow'], ['unknown', 'never placed'], ['muted', 'page placed']]));
         this.timeCanvas(body, 'Postcopy faults: address against time per RAMBlock', new PostcopyFaultsPanel(this.data, pc));
+        if (pc.shared.t.length) body.append(legend(SHARED_KINDS.map((k, i) => [`s${i}`, `shared pages: ${k}`] as const)));
         body.append(this.pcStatsEl);
       });
     }
@@ -126,11 +128,16 @@ export class MigrationView {
     const s = this.data.index.summary({ startNs: focus[0], endNs: focus[1] });
     renderSummary(this.summaryEl, s, focus, this.axis.selection !== null);
     renderBalance(this.balanceEl, s);
-    const pc = this.model.postcopy;
-    if (pc) {
-      this.extraCanvases.length = 0;
-      this.extraCanvases.push(renderPostcopyStats(this.pcStatsEl, pc, s.postcopy, focus, this.palette));
+    const transit = renderTransit(this.data.index, focus, this.palette);
+    if (transit) {
+      const box = el('div', undefined, 'transit');
+      box.append(el('div', 'send → receive transit per channel (packets per decade)', 'caption'), transit);
+      this.balanceEl.append(box);
     }
+    this.extraCanvases.length = 0;
+    if (transit) this.extraCanvases.push(transit);
+    const pc = this.model.postcopy;
+    if (pc) this.extraCanvases.push(renderPostcopyStats(this.pcStatsEl, pc, s.postcopy, focus, this.palette));
     document.body.dataset.numbersFor = `${focus[0]}:${focus[1]}`;
     performance.measure('qmig-numbers', { start: started, end: performance.now() });
   }

@@ -3,7 +3,7 @@
  * of zero pages, sync rounds as markers. Each frame aggregates per pixel through the
  * side index (binary search + block prefix sums), so its cost is per pixel, not per packet.
  */
-import type { MultifdSide } from '../../../core/analysis/model';
+import type { MultifdSide, SyncRound } from '../../../core/analysis/model';
 import { emptyBuckets, type SideIndex } from '../../../core/analysis/sideIndex';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
 import type { Palette } from '../theme';
@@ -108,7 +108,26 @@ export class LanesPanel implements PanelRenderer {
     return null;
   }
 
+  /** The sync round whose marker is within 3 pixels of x on the side of lane row y. */
+  private syncAt(x: number, y: number, w: number): { round: SyncRound; side: MultifdSide } | null {
+    const lane = this.lanes.find((l) => y >= l.y - 4 && y < l.y + LANE_H);
+    if (!lane || x < LABEL_W) return null;
+    const pw = w - LABEL_W;
+    for (const round of lane.side.syncs) if (Math.abs(LABEL_W + this.data.axis.xAt(round.t, pw) - x) <= 3) return { round, side: lane.side };
+    return null;
+  }
+
   hover(x: number, y: number, w: number): string | null {
+    const sync = this.syncAt(x, y, w);
+    if (sync) {
+      const { round, side } = sync;
+      const span = this.data.axis.visible[1] - this.data.axis.visible[0];
+      return [
+        `multifd_${side.side === 'src' ? 'send' : 'recv'}_sync_main (packet num ${round.packetNum}) at ${formatTime(round.t, span)}, round took ${fmtUs(round.t - round.startNs)}`,
+        ...round.waits.map((wt) => `  channel ${wt.channel}: ${fmtUs(wt.waitNs)} until the next step`),
+        `click opens line ${round.line}`,
+      ].join('\n');
+    }
     const h = this.hit(x, y, w);
     if (!h) return null;
     const s = h.lane.side, p = s.packets, i = h.i;
@@ -124,6 +143,8 @@ export class LanesPanel implements PanelRenderer {
   }
 
   click(x: number, y: number, w: number): void {
+    const sync = this.syncAt(x, y, w);
+    if (sync) { this.data.openLine(sync.side.side, sync.round.line); return; }
     const h = this.hit(x, y, w);
     if (h) this.data.openLine(h.lane.side.side, h.lane.side.packets.line[h.i]!);
   }
