@@ -175,9 +175,19 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
     await wb.runCommand('QEMU Migration: Open Trace…');
     const input = wb.page.locator('.quick-input-widget input');
     await input.waitFor({ state: 'visible', timeout: 30_000 });
+    // code-server's simple file dialog fills in its start folder asynchronously: wait for its
+    // listing before typing the path, then accept.
+    await wb.page.locator('.quick-input-list .monaco-list-row').first().waitFor({ timeout: 30_000 });
+    await wb.page.waitForTimeout(500);
     await input.fill(join(recordings, 'postcopy', 'dst-trace.log'));
-    await wb.page.keyboard.press('Enter');
-    await frame.locator('[data-testid="faults"]').waitFor({ timeout: 60_000 });
+    await wb.page.waitForTimeout(800);
+    await input.press('Enter');
+    if (await input.isVisible()) { await wb.page.waitForTimeout(800); if (await input.isVisible()) await input.press('Enter'); }
+    try {
+      await frame.locator('[data-testid="faults"]').waitFor({ timeout: 60_000 });
+    } finally {
+      await wb.screenshot('migration-view-open-trace');
+    }
     assert.match(await wb.page.locator('.tabs-container .tab.active').innerText(), /dst-trace\.log \+ src-trace\.log/);
   });
 

@@ -64,7 +64,7 @@ async function readOne(path: string, opts: LoadOptions): Promise<{ store: TraceS
 }
 
 /** The QMP transcript recorded next to a trace (lab recordings), if any. */
-async function transcriptBeside(paths: readonly string[]): Promise<string | null> {
+export async function transcriptBeside(paths: readonly string[]): Promise<string | null> {
   for (const p of paths) {
     const f = join(dirname(p), 'qmp.jsonl');
     if (existsSync(f)) return readFile(f, 'utf8');

@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
-import { loadMigration, modelFromStores, type LoadedTrace } from '../../core/analysis/load';
+import { loadMigration, modelFromStores, transcriptBeside, type LoadedTrace } from '../../core/analysis/load';
 import type { Side } from '../../core/analysis/model';
 import { detectSides } from '../../core/analysis/sides';
 import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
@@ -31,6 +31,8 @@ export function titleOf(files: readonly string[]): string {
 export class MigrationSession implements vscode.Disposable {
   private traces: LoadedTrace[] = [];
   private follow: AbortController | null = null;
+  /** The QMP transcript beside the traces, re-read when following starts (a lab run may still be writing it). */
+  private transcript: string | null = null;
   private postTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly disposables: vscode.Disposable[] = [];
 
@@ -113,6 +115,7 @@ export class MigrationSession implements vscode.Disposable {
     this.follow = follow;
     const stores = this.files.map(() => new TraceStore());
     const versions = await Promise.all(this.files.map((f) => guessQemuVersion(f)));
+    this.transcript = await transcriptBeside(this.files);
     const followable = this.files.filter((f) => !/\.(xz|gz|simple)$/.test(f) && existsSync(f));
     if (!followable.length) void vscode.window.showInformationMessage('Follow works on plain log-backend traces; compressed and simpletrace files are read once.');
     this.files.forEach((file, i) => {
@@ -136,7 +139,7 @@ export class MigrationSession implements vscode.Disposable {
       if (!usable.length) return;
       const sides = detectSides(usable.map(({ s }) => s));
       this.traces = usable.map(({ s, i }, k) => ({ path: this.files[i]!, side: sides[k]!, store: s, version: versions[i]!, parseMs: 0 }));
-      const model = modelFromStores(this.traces, null);
+      const model = modelFromStores(this.traces, this.transcript);
       void this.host.post({ type: 'model', title: titleOf(this.files), files: this.files, model, live: true, following: true });
     }, FOLLOW_POST_MS);
   }

@@ -57,7 +57,7 @@ export class MigrationView {
     if (this.lanes) {
       const l = this.lanes;
       this.add(root, 'lanes', `Multifd channels (${l.laneCount} lanes)`, open, (body) => {
-        body.append(legend([['zeroShare0', 'normal pages'], ['zeroShare10', 'zero pages (colour mixes by share)'], ['unknown', 'page counts unknown'], ['sync', 'sync round']]));
+        body.append(legend([['zeroShare0', 'normal pages'], ['zeroShare10', 'zero pages (colour mixes by share)'], ['unknown', 'page counts unknown'], ['sync', 'sync round'], ['muted', '[ ] channel thread start / end']]));
         this.timeCanvas(body, 'Multifd lanes', l);
       });
     }

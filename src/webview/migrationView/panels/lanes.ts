@@ -73,6 +73,25 @@ export class LanesPanel implements PanelRenderer {
       for (const [colour, path] of paths) { ctx.fillStyle = colour; ctx.fill(path); }
     });
     this.drawSyncs(ctx, w, pal);
+    this.drawThreads(ctx, w, pal);
+  }
+
+  /** Channel threads' start and end (*_thread_start / *_thread_end) as brackets at the lane ends. */
+  private drawThreads(ctx: CanvasRenderingContext2D, w: number, pal: Palette): void {
+    const pw = w - LABEL_W;
+    ctx.strokeStyle = pal.muted;
+    for (const lane of this.lanes) {
+      const th = lane.side.threads.find((x) => x.channel === lane.side.channels[lane.k]);
+      if (!th) continue;
+      for (const [t, dir] of [[th.startNs, 1], [th.endNs, -1]] as const) {
+        if (t === null) continue;
+        const x = Math.round(LABEL_W + this.data.axis.xAt(t, pw)) + 0.5;
+        if (x < LABEL_W || x > w) continue;
+        ctx.beginPath();
+        ctx.moveTo(x + 3 * dir, lane.y + 2); ctx.lineTo(x, lane.y + 2); ctx.lineTo(x, lane.y + LANE_H - 3); ctx.lineTo(x + 3 * dir, lane.y + LANE_H - 3);
+        ctx.stroke();
+      }
+    }
   }
 
   private drawSyncs(ctx: CanvasRenderingContext2D, w: number, pal: Palette): void {
