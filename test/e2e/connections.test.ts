@@ -128,6 +128,10 @@ test('Connections view: connect source and destination, Migrate Source → Desti
     throw new Error('the live chart webview did not appear');
   })();
   await frame.locator('h2', { hasText: 'Live migration: src' }).waitFor({ timeout: 30_000 });
+  // The samples arrived as Float64Array columns and were drawn.
+  await frame.locator('#chart[aria-label*=" samples"]').waitFor({ timeout: 30_000 });
+  const described = (await frame.locator('#chart').getAttribute('aria-label')) ?? '';
+  assert.match(described, /: [1-9]\d* samples, [1-9]\d* event markers$/, described);
   await new Promise((r) => setTimeout(r, 1000));
   await wb.screenshot('connections-live-chart');
 });

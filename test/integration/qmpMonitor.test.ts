@@ -8,7 +8,10 @@ import { join, resolve } from 'node:path';
 import { hasProgram, requireComponent } from '../support/components';
 import { qemuBin, TestQemu } from '../support/qemuPair';
 import { QmpClient } from '../../src/core/qmp/client';
-import { ConnectionManager, MigrationMonitor, runPairedMigration, type JobInfo } from '../../src/core/monitor';
+import {
+  ConnectionManager, MigrationMonitor, pausePostcopyPair, recoverPostcopyPair, runPairedMigration, setCapabilities, setParameters,
+  startIncoming, startMigration, startPostcopy, waitForStatus, type JobInfo,
+} from '../../src/core/monitor';
 import { buildGuest } from '../../src/core/lab/guest';
 import { guestCommandLine } from '../../src/core/lab';
 
@@ -134,6 +137,65 @@ test('postcopy switch with the dirtying guest', async (t) => {
   assert.ok(seen.has('postcopy-active'), `statuses seen: ${[...seen].join(', ')}`);
   assert.ok((r.source.ram?.['dirty-sync-count'] ?? 0) >= 2);
   assert.ok(ms.events.toArray().some((e) => e.event.data['status'] === 'postcopy-active'));
+});
+
+test('postcopy recovery: pause out-of-band on both sides, recover on a fresh URI, complete', async (t) => {
+  if (!needQemu(t)) return;
+  if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return;
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-rec-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const kernel = join(dir, 'guest.bin');
+  await buildGuest('nasm', kernel);
+  const guest = ['-kernel', kernel, '-append', guestCommandLine({ rateMiBps: 32, zeroSixteenths: 4, regionMiB: 16 })];
+  const src = await started(t, TestQemu.start({ name: 'src', memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
+  const dst = await started(t, TestQemu.start({ name: 'dst', memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
+  const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
+  assert.ok(ms.client.oobEnabled && md.client.oobEnabled, 'both connections negotiated oob');
+  await new Promise((r) => setTimeout(r, 1500));
+
+  // The same core functions the palette's Set Capabilities, Migrate Incoming, Migrate, Start
+  // Postcopy, Pause and Recover commands call.
+  for (const m of [ms, md]) {
+    await setCapabilities(m, { 'postcopy-ram': true, events: true });
+    // Slow enough that the background copy is still running when the pause arrives.
+    await setParameters(m, { 'max-bandwidth': 16 * 1024 * 1024, 'max-postcopy-bandwidth': 2 * 1024 * 1024 });
+  }
+  const first = `unix:${join(dir, 'migration.sock')}`;
+  await startIncoming(md, first);
+  await startMigration(ms, first);
+  await waitForStatus(ms, ['active'], { timeoutMs: 20_000 });
+  await new Promise((r) => setTimeout(r, 1000));
+  await startPostcopy(ms);
+  await waitForStatus(ms, ['postcopy-active'], { timeoutMs: 30_000 });
+  await waitForStatus(md, ['postcopy-active'], { timeoutMs: 30_000 });
+
+  const paused = await pausePostcopyPair(ms, md, { timeoutMs: 30_000 });
+  t.diagnostic(`pause: ${JSON.stringify(paused)}`);
+  assert.equal(paused.source.oob, true, 'migrate-pause went out-of-band on the source');
+  assert.equal(paused.destination.oob, true, 'migrate-pause is sent out-of-band on the destination');
+  // QEMU 7.2 refuses migrate-pause on a destination that already left postcopy-active on its own.
+  if (paused.destination.paused === 'stream-broke') assert.match(paused.destination.refusal ?? '', /^GenericError: /);
+  const pausedSent = (m: MigrationMonitor): string[] => m.timings.toArray().filter((x) => x.command === 'migrate-pause').map((x) => (x.ok ? 'ok' : 'refused'));
+  t.diagnostic(`migrate-pause replies: source ${pausedSent(ms).join(',')}, destination ${pausedSent(md).join(',')}`);
+  assert.equal((await waitForStatus(ms, ['postcopy-paused'])).status, 'postcopy-paused');
+  assert.equal((await waitForStatus(md, ['postcopy-paused'])).status, 'postcopy-paused');
+
+  const fresh = `unix:${join(dir, 'recovery.sock')}`;
+  const recovered = await recoverPostcopyPair(ms, md, fresh);
+  assert.equal(recovered.destinationOob, true, 'migrate-recover went out-of-band on the destination');
+  const done = await waitForStatus(ms, ['completed'], { timeoutMs: 180_000, pollMs: 200 });
+  assert.equal(done.status, 'completed', JSON.stringify(done));
+  assert.equal((await waitForStatus(md, ['completed'], { timeoutMs: 30_000 })).status, 'completed');
+  await until('source monitor shows completed', () => ms.status === 'completed', 30_000);
+  const statuses = (m: MigrationMonitor): string[] => m.events.toArray().filter((e) => e.event.event === 'MIGRATION').map((e) => String(e.event.data['status']));
+  t.diagnostic(`source MIGRATION events: ${statuses(ms).join(' → ')}`);
+  t.diagnostic(`destination MIGRATION events: ${statuses(md).join(' → ')}`);
+  for (const s of ['postcopy-active', 'postcopy-paused', 'postcopy-recover', 'completed']) {
+    assert.ok(statuses(ms).includes(s), `source passed through ${s}: ${statuses(ms).join(', ')}`);
+  }
+  assert.ok(statuses(md).includes('postcopy-paused') && statuses(md).includes('completed'), statuses(md).join(', '));
+  const running = await md.execute<{ running: boolean; status: string }>('query-status');
+  assert.deepEqual([running.running, running.status], [true, 'running'], 'the guest runs on the destination');
 });
 
 test('snapshot-save, -load and -delete as jobs on a qcow2 disk, with progress and the monitor-blocked check', async (t) => {

@@ -4,7 +4,7 @@
  * which side it is, puts both on one time axis and runs every analysis.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Catalogue } from '../trace/catalogue';
 import { readTrace } from '../trace/readTrace';
@@ -63,11 +63,23 @@ async function readOne(path: string, opts: LoadOptions): Promise<{ store: TraceS
   return { store, version: guess.version, parseMs: performance.now() - t0 };
 }
 
-/** The QMP transcript recorded next to a trace (lab recordings), if any. */
+/** Recordings saved from the live chart ("Save Recording"): `qmp-<label>-<time>.jsonl`. */
+const SAVED_RECORDING = /^qmp-.+\.jsonl$/;
+
+/**
+ * The QMP transcript next to a trace, if any: a lab recording's qmp.jsonl (both sides), or
+ * else every recording saved from the live chart in that folder (one side each), joined.
+ */
 export async function transcriptBeside(paths: readonly string[]): Promise<string | null> {
   for (const p of paths) {
     const f = join(dirname(p), 'qmp.jsonl');
     if (existsSync(f)) return readFile(f, 'utf8');
+  }
+  for (const dir of new Set(paths.map((p) => dirname(p)))) {
+    const saved = (await readdir(dir).catch(() => [])).filter((n) => SAVED_RECORDING.test(n)).sort();
+    if (saved.length === 0) continue;
+    const texts = await Promise.all(saved.map((n) => readFile(join(dir, n), 'utf8')));
+    return texts.map((t) => (t.endsWith('\n') || t === '' ? t : `${t}\n`)).join('');
   }
   return null;
 }

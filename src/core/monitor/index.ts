@@ -9,3 +9,6 @@ export * from './transcriptRecorder';
 export * from './socketDiscovery';
 export { Ring } from './ring';
 export * from './qmpInput';
+export * from './migrationActions';
+export * from './cadence';
+export * from './recording';

@@ -4,13 +4,17 @@ import type { MigrationInfo, VmStatus } from '../qmp/migration';
 import { QmpSchema } from '../qmp/schema';
 import { checkMonitorBlocked, checkSide, type MemdevInfo, type MonitorWarning, type Role } from './checks';
 import { detectFeatures, type MonitorFeatures } from './features';
+import { nextPollAt, realClock, skippedTicks, type PollClock } from './cadence';
 import { Ring } from './ring';
 import { mapThreads, type MappedThread, type MigrationThreadInfo } from './threads';
 import { sampleOf, type MigrationSample } from './samples';
 
 export interface MonitorOptions {
   role?: Role;
-  /** `query-migrate` interval while a migration is in progress. Default 250 ms. */
+  /**
+   * `query-migrate` interval while a migration is in progress, from the start of one poll to
+   * the start of the next. Default 250 ms.
+   */
   fastPollMs?: number;
   /** Interval otherwise. Default 2000 ms. */
   slowPollMs?: number;
@@ -18,6 +22,8 @@ export interface MonitorOptions {
   sampleCapacity?: number;
   /** Coalescing window of change notifications. Default 100 ms. */
   changeDelayMs?: number;
+  /** Clock and timer of the polls. Default performance.now and setTimeout. */
+  clock?: PollClock;
 }
 
 /** An entry of `query-jobs`. */
@@ -68,18 +74,28 @@ export class MigrationMonitor {
   readonly jobWarnings: MonitorWarning[] = [];
   /** The last polling error, cleared by the next successful poll. */
   pollError: string | undefined;
+  /** Polls started, and cadence ticks skipped because the previous poll was still outstanding. */
+  readonly pollStats = { polls: 0, skipped: 0 };
   private readonly listeners = new Set<() => void>();
   private readonly eventListeners = new Set<(e: ReceivedEvent) => void>();
   private readonly concluded = new Map<string, number>();
-  private timer: NodeJS.Timeout | undefined;
+  private timer: unknown;
+  /**
+   * The grid tick the armed timer stands for. A poll it starts counts as started on that tick
+   * even when the timer fires a little early or late, so the cadence does not drift.
+   */
+  private dueAt: number | undefined;
   private changeTimer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A poll was asked for (event, command) while one was outstanding: run one more after it. */
+  private pollAgain = false;
   private disposed = false;
   private readonly detach: () => void;
   private readonly fastMs: number;
   private readonly slowMs: number;
   private readonly changeDelayMs: number;
   private lastSlowAt = 0;
+  private readonly clock: PollClock;
 
   private constructor(
     readonly client: QmpClient,
@@ -91,6 +107,7 @@ export class MigrationMonitor {
     this.fastMs = opts.fastPollMs ?? 250;
     this.slowMs = opts.slowPollMs ?? 2000;
     this.changeDelayMs = opts.changeDelayMs ?? 100;
+    this.clock = opts.clock ?? realClock;
     this.events = new Ring(opts.eventCapacity ?? 200);
     this.samples = new Ring(opts.sampleCapacity ?? 7200);
     this.timings = new Ring(500);
@@ -203,7 +220,8 @@ export class MigrationMonitor {
   dispose(): void {
     this.disposed = true;
     this.detach();
-    clearTimeout(this.timer);
+    this.clock.clearTimer(this.timer);
+    this.timer = undefined;
     clearTimeout(this.changeTimer);
     this.listeners.clear();
     this.eventListeners.clear();
@@ -253,23 +271,32 @@ export class MigrationMonitor {
   }
 
   /** Runs the next poll after `ms`; a poll already scheduled sooner is kept. */
-  private schedule(ms: number): void {
+  private schedule(ms: number, dueAt?: number): void {
     if (this.disposed) return;
     if (this.timer !== undefined && ms > 0) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.clock.clearTimer(this.timer);
+    this.dueAt = dueAt;
+    this.timer = this.clock.setTimer(() => {
       this.timer = undefined;
       void this.poll();
     }, ms);
   }
 
   private async poll(): Promise<void> {
-    if (this.polling || this.disposed || this.client.closed) return;
+    if (this.disposed || this.client.closed) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
     this.polling = true;
+    this.pollAgain = false;
+    this.pollStats.polls++;
+    const startedAt = this.dueAt ?? this.clock.now();
+    this.dueAt = undefined;
     const wasActive = this.active;
     try {
       this.setMigration(await this.execute<MigrationInfo>('query-migrate'));
-      const now = Date.now();
+      const now = this.clock.now();
       const ended = wasActive && !this.active;
       if (ended || now - this.lastSlowAt >= this.slowMs) {
         this.lastSlowAt = now;
@@ -285,7 +312,19 @@ export class MigrationMonitor {
       this.polling = false;
     }
     this.changed();
-    if (!this.client.closed) this.schedule(this.active ? this.fastMs : this.slowMs);
+    if (this.client.closed) return;
+    if (this.pollAgain) {
+      this.schedule(0);
+      return;
+    }
+    if (!this.active) {
+      this.schedule(this.slowMs);
+      return;
+    }
+    const now = this.clock.now();
+    const next = nextPollAt(startedAt, this.fastMs, now);
+    this.pollStats.skipped += skippedTicks(startedAt, this.fastMs, next);
+    this.schedule(Math.max(0, next - now), next);
   }
 
   private changed(): void {

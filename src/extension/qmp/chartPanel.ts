@@ -1,20 +1,10 @@
-import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { toJsonLines, type MigrationMonitor, type MigrationSample, type ReceivedEvent } from '../../core/monitor';
-import { chartSeries, emptyColumns, markerKinds, type ChartMarker, type FromChart, type MarkerKind, type SampleColumns, type ToChart } from '../../webview/chart/protocol';
+import { recordingFileName, writeRecording, type MigrationMonitor, type ReceivedEvent } from '../../core/monitor';
+import { columnsOf, markerKinds, type ChartMarker, type FromChart, type MarkerKind, type ToChart } from '../../webview/chart/protocol';
 import { recordingsDir } from '../config';
 import type { WorkbenchContext } from '../context';
 import { openWebviewPanel } from '../webview/panelHost';
 import type { QmpSession } from './session';
-
-export function columnsOf(samples: readonly MigrationSample[]): SampleColumns {
-  const c = emptyColumns();
-  for (const s of samples) {
-    c.t.push(s.t);
-    for (const k of chartSeries) c[k].push(s[k]);
-  }
-  return c;
-}
 
 export function markerOf(e: ReceivedEvent): ChartMarker | undefined {
   const kind = e.event.event;
@@ -75,10 +65,10 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
 
 /** Writes the connection's buffered QMP transcript as JSON lines, where the user chooses. */
 async function saveRecording(session: QmpSession, id: string, label: string): Promise<string | undefined> {
-  const name = `qmp-${label.replace(/[^\w.-]+/g, '_')}-${new Date().toISOString().replace(/[:.]/g, '-')}.jsonl`;
+  const name = recordingFileName(label, new Date());
   const dir = recordingsDir();
   const target = await vscode.window.showSaveDialog({ ...(dir ? { defaultUri: vscode.Uri.joinPath(dir, name) } : {}), filters: { 'JSON lines': ['jsonl'] } });
   if (!target) return undefined;
-  await writeFile(target.fsPath, toJsonLines(session.transcript(id)));
+  await writeRecording(target.fsPath, session.transcript(id));
   return target.fsPath;
 }

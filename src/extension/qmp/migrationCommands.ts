@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
-import { runPairedMigration, summaryLine, type ParameterSpec } from '../../core/monitor';
-import { parseParameterValue } from '../../core/monitor';
+import {
+  cancelMigration, checkMigrationUri, parseParameterValue, pauseMigration, recoverMigration, runPairedMigration, setCapabilities, setParameters,
+  startIncoming, startMigration, startPostcopy, summaryLine, type ParameterSpec,
+} from '../../core/monitor';
 import type { ConnNode } from '../connections';
 import { pickConnection, reporting, type Live } from './pick';
 import type { QmpSession } from './session';
@@ -29,17 +31,14 @@ async function pickUri(memento: vscode.Memento, title: string): Promise<string |
     qp.show();
   });
   qp.dispose();
-  if (!uri || !/^(tcp|unix|exec|file|rdma|fd|vsock):/.test(uri.trim())) {
-    if (uri) void vscode.window.showErrorMessage(`Not a migration URI: ${uri} (expected tcp:, unix:, exec:, file:, rdma:, fd: or vsock:)`);
+  if (!uri) return undefined;
+  const checked = checkMigrationUri(uri);
+  if (!checked.ok) {
+    void vscode.window.showErrorMessage(checked.message);
     return undefined;
   }
-  await memento.update(historyKey, [uri, ...history.filter((h) => h !== uri)].slice(0, 10));
-  return uri.trim();
-}
-
-/** `detach` is accepted (and ignored: QMP migrations always run detached) only by QEMUs whose schema lists it. */
-function detach(l: Live): { detach?: boolean } {
-  return l.monitor.schema.commandArgs('migrate')?.some((m) => m.name === 'detach') ? { detach: true } : {};
+  await memento.update(historyKey, [checked.uri, ...history.filter((h) => h !== checked.uri)].slice(0, 10));
+  return checked.uri;
 }
 
 async function warnFirst(l: Live): Promise<boolean> {
@@ -70,7 +69,7 @@ export async function editParameter(l: Live, name: string): Promise<void> {
   if (text === undefined) return;
   const parsed = parseParameterValue(spec, text);
   if (!parsed.ok) throw new Error(parsed.message);
-  await l.monitor.execute('migrate-set-parameters', { [name]: parsed.value });
+  await setParameters(l.monitor, { [name]: parsed.value });
   await l.monitor.refresh();
 }
 
@@ -81,33 +80,31 @@ export function migrationCommands(session: QmpSession, memento: vscode.Memento):
       const l = await pickConnection(session, node, (x) => x.conn.spec.role !== 'destination');
       if (!l || !(await warnFirst(l))) return;
       const uri = await pickUri(memento, `Migrate ${l.conn.spec.label} to…`);
-      if (uri) await l.monitor.execute('migrate', { uri, ...detach(l) });
+      if (uri) await startMigration(l.monitor, uri);
     })],
     ['qemuMigration.migrateIncoming', (node) => reporting('Migrate Incoming', async () => {
       const l = await pickConnection(session, node, (x) => x.conn.spec.role !== 'source');
       const uri = l && (await pickUri(memento, `Incoming URI for ${l.conn.spec.label}`));
-      if (l && uri) await l.monitor.execute('migrate-incoming', { uri });
+      if (l && uri) await startIncoming(l.monitor, uri);
     })],
     ['qemuMigration.startPostcopy', (node) => reporting('Start Postcopy', async () => {
       const l = await pick(node);
-      if (l) await l.monitor.execute('migrate-start-postcopy');
+      if (l) await startPostcopy(l.monitor);
     })],
     ['qemuMigration.cancelMigration', (node) => reporting('Cancel Migration', async () => {
       const l = await pick(node);
-      if (l) await l.monitor.execute('migrate_cancel');
+      if (l) await cancelMigration(l.monitor);
     })],
     ['qemuMigration.pauseMigration', (node) => reporting('Pause Migration', async () => {
       const l = await pick(node);
-      if (l) await l.monitor.execute('migrate-pause', undefined, { oob: l.monitor.client.oobEnabled && l.monitor.features.oobCommands.has('migrate-pause') });
+      if (l) await pauseMigration(l.monitor);
     })],
     ['qemuMigration.recoverMigration', (node) => reporting('Recover Migration', async () => {
       const l = await pick(node);
       if (!l) return;
       const uri = await pickUri(memento, `Recovery URI for ${l.conn.spec.label}`);
       if (!uri) return;
-      const oob = l.monitor.client.oobEnabled && l.monitor.features.oobCommands.has('migrate-recover');
-      if (l.conn.spec.role === 'source') await l.monitor.execute('migrate', { uri, resume: true, ...detach(l) });
-      else await l.monitor.execute('migrate-recover', { uri }, { oob });
+      await recoverMigration(l.monitor, l.conn.spec.role, uri);
     })],
     ['qemuMigration.setCapabilities', (node) => reporting('Set Capabilities', async () => {
       const l = await pick(node);
@@ -116,8 +113,7 @@ export function migrationCommands(session: QmpSession, memento: vscode.Memento):
       const chosen = await vscode.window.showQuickPick(items, { canPickMany: true, title: `Capabilities of ${l.conn.spec.label}` });
       if (!chosen) return;
       const on = new Set(chosen.map((c) => c.label));
-      const capabilities = items.filter((i) => on.has(i.label) !== i.picked).map((i) => ({ capability: i.label, state: on.has(i.label) }));
-      if (capabilities.length > 0) await l.monitor.execute('migrate-set-capabilities', { capabilities });
+      await setCapabilities(l.monitor, Object.fromEntries(items.filter((i) => on.has(i.label) !== i.picked).map((i) => [i.label, on.has(i.label)])));
       await l.monitor.refresh();
     })],
     ['qemuMigration.setParameter', (node) => reporting('Set Parameter', async () => {

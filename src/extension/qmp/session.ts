@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { ConnectionManager, Ring, sideOfRole, transcriptLine, type ConnectionSpec, type ManagedConnection, type SpecStore, type TranscriptLine } from '../../core/monitor';
+import { ConnectionManager, RecordingBuffer, type ConnectionSpec, type ManagedConnection, type SpecStore, type TranscriptLine } from '../../core/monitor';
 import type { QmpTranscriptEntry } from '../../core/qmp';
 
 /** Polling commands kept out of the output channels (they run several times a second). */
@@ -20,7 +20,7 @@ function commandOf(message: unknown): string | undefined {
 export class QmpSession implements vscode.Disposable {
   readonly manager: ConnectionManager;
   private readonly channels = new Map<string, vscode.OutputChannel>();
-  private readonly transcripts = new Map<string, Ring<TranscriptLine>>();
+  private readonly transcripts = new RecordingBuffer();
   /** Ids of polling commands in flight, whose replies are kept out of the output channel too. */
   private readonly quietIds = new Set<unknown>();
 
@@ -42,7 +42,7 @@ export class QmpSession implements vscode.Disposable {
   }
 
   transcript(id: string): TranscriptLine[] {
-    return this.transcripts.get(id)?.toArray() ?? [];
+    return this.transcripts.lines(id);
   }
 
   connected(): ManagedConnection[] {
@@ -50,12 +50,7 @@ export class QmpSession implements vscode.Disposable {
   }
 
   private onTranscript(spec: ConnectionSpec, e: QmpTranscriptEntry): void {
-    let ring = this.transcripts.get(spec.id);
-    if (!ring) {
-      ring = new Ring(50_000);
-      this.transcripts.set(spec.id, ring);
-    }
-    ring.push(transcriptLine(sideOfRole(spec.role), spec.label, e));
+    this.transcripts.record(spec, e);
     const msg = e.message as Record<string, unknown> | undefined;
     const cmd = commandOf(e.message);
     if (e.kind === 'command' && cmd !== undefined && quietCommands.has(cmd)) {
@@ -71,7 +66,7 @@ export class QmpSession implements vscode.Disposable {
     await this.manager.remove(id);
     this.channels.get(id)?.dispose();
     this.channels.delete(id);
-    this.transcripts.delete(id);
+    this.transcripts.forget(id);
   }
 
   dispose(): void {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { drawChart, type Canvas2D, type ChartPalette } from './draw';
-import { emptyColumns } from './protocol';
+import { columnsOf, emptyColumns } from './protocol';
 
 /** Records the calls a renderer makes, in place of a canvas. */
 function recorder(): Canvas2D & { texts: string[]; lines: number; strokes: string[] } {
@@ -27,13 +27,9 @@ test('empty chart says it is waiting', () => {
 });
 
 test('one strip per visible series and markers inside the time range', () => {
-  const c = emptyColumns();
-  for (let i = 0; i < 10; i++) {
-    c.t.push(1000 + i * 100);
-    c.mbps.push(i * 10);
-    c.passes.push(Math.floor(i / 3));
-    for (const k of ['transferred', 'remaining', 'dirtyRate', 'pagesPerSecond', 'postcopyRequests'] as const) c[k].push(0);
-  }
+  const c = columnsOf(Array.from({ length: 10 }, (_, i) => ({
+    t: 1000 + i * 100, mbps: i * 10, passes: Math.floor(i / 3), transferred: 0, remaining: 0, dirtyRate: 0, pagesPerSecond: 0, postcopyRequests: 0,
+  })));
   const r = recorder();
   drawChart(r, { width: 600, height: 300 }, c, [
     { t: 1500, kind: 'MIGRATION_PASS', text: '2' },

@@ -1,5 +1,5 @@
 import { connectHost, el, themeColor } from '../shared/host';
-import { chartSeries, emptyColumns, type ChartMarker, type ChartState, type FromChart, type SampleColumns, type ToChart } from './protocol';
+import { appendColumns, chartSeries, emptyColumns, type ChartMarker, type ChartState, type FromChart, type SampleColumns, type ToChart } from './protocol';
 import { drawChart, type ChartPalette } from './draw';
 
 const host = connectHost<ToChart, FromChart, ChartState>();
@@ -62,14 +62,11 @@ function render(): void {
   if (!ctx) return;
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   drawChart(ctx, { width, height }, columns, markers, visible, palette());
+  canvas.setAttribute('aria-label', `Chart of ${visible.join(', ')}: ${columns.t.length} samples, ${markers.length} event markers`);
 }
 
 function append(more: SampleColumns): void {
-  for (const k of ['t', ...chartSeries] as const) {
-    const target = columns[k];
-    for (const v of more[k]) target.push(v);
-    if (target.length > maxPoints) target.splice(0, target.length - maxPoints);
-  }
+  columns = appendColumns(columns, more, maxPoints);
 }
 
 let queued = false;

@@ -1,6 +1,8 @@
 /**
  * Messages of the live migration chart, one union per direction, imported by the extension
- * host (src/extension/qmp/chartPanel.ts) and the webview (main.ts). Samples cross as columns.
+ * host (src/extension/qmp/chartPanel.ts) and the webview (main.ts). Samples cross as
+ * Float64Array columns, whose buffers VS Code's postMessage transfers as binary, never as JSON
+ * arrays of numbers; a column's buffer belongs to the message once posted.
  */
 
 export const chartSeries = ['transferred', 'remaining', 'mbps', 'dirtyRate', 'pagesPerSecond', 'passes', 'postcopyRequests'] as const;
@@ -9,8 +11,14 @@ export type ChartSeries = (typeof chartSeries)[number];
 export const markerKinds = ['MIGRATION', 'MIGRATION_PASS', 'STOP', 'RESUME'] as const;
 export type MarkerKind = (typeof markerKinds)[number];
 
+export const columnNames = ['t', ...chartSeries] as const;
+export type ColumnName = (typeof columnNames)[number];
+
 /** Columns of samples: `t` (ms since the epoch) and one array per series, all the same length. */
-export type SampleColumns = { t: number[] } & Record<ChartSeries, number[]>;
+export type SampleColumns = Record<ColumnName, Float64Array>;
+
+/** The fields of a sample the chart draws (MigrationSample has them). */
+export type ChartSample = Record<ColumnName, number>;
 
 export interface ChartMarker {
   /** ms since the epoch (QEMU's event timestamp). */
@@ -33,6 +41,39 @@ export interface ChartState {
   hidden: ChartSeries[];
 }
 
+function columnsOfLength(n: number): SampleColumns {
+  const c = {} as SampleColumns;
+  for (const k of columnNames) c[k] = new Float64Array(n);
+  return c;
+}
+
 export function emptyColumns(): SampleColumns {
-  return { t: [], transferred: [], remaining: [], mbps: [], dirtyRate: [], pagesPerSecond: [], passes: [], postcopyRequests: [] };
+  return columnsOfLength(0);
+}
+
+/** Samples, oldest first, as one fresh Float64Array per column. */
+export function columnsOf(samples: readonly ChartSample[]): SampleColumns {
+  const c = columnsOfLength(samples.length);
+  samples.forEach((s, i) => {
+    for (const k of columnNames) c[k][i] = s[k];
+  });
+  return c;
+}
+
+/** The buffers of the columns, for a transfer list. */
+export function columnBuffers(c: SampleColumns): ArrayBuffer[] {
+  return columnNames.map((k) => c[k].buffer as ArrayBuffer);
+}
+
+/** `a` followed by `b`, keeping only the newest `max` rows. */
+export function appendColumns(a: SampleColumns, b: SampleColumns, max: number): SampleColumns {
+  const total = a.t.length + b.t.length;
+  const drop = Math.max(0, total - max);
+  const out = columnsOfLength(total - drop);
+  for (const k of columnNames) {
+    const fromA = a[k].subarray(Math.min(drop, a[k].length));
+    out[k].set(fromA, 0);
+    out[k].set(b[k].subarray(Math.max(0, drop - a[k].length)), fromA.length);
+  }
+  return out;
 }

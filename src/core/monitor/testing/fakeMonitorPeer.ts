@@ -58,6 +58,8 @@ export class FakeMonitorPeer {
   /** Completed after this many `query-migrate` replies in state active (when `progress` is empty). */
   completeAfterPolls = 3;
   private polls = 0;
+  /** Replies to these commands wait until the release function of holdReplies is called. */
+  private readonly held = new Map<string, Promise<void>>();
 
   private constructor(readonly peer: ScriptedQmpPeer) {}
 
@@ -85,6 +87,7 @@ export class FakeMonitorPeer {
       if (!cmd) return;
       const name = typeof cmd['execute'] === 'string' ? cmd['execute'] : String(cmd['exec-oob']);
       this.commands.push(name);
+      await this.held.get(name);
       const failure = this.state.fail[name];
       if (failure !== undefined) {
         c.error(cmd, 'GenericError', failure);
@@ -145,6 +148,16 @@ export class FakeMonitorPeer {
       return { status: 'completed', ram: ram(3000, 0, 3), 'total-time': 40, downtime: 5 };
     }
     return p ?? { status: 'active', ram: ram(this.polls * 1000, 1000, this.polls) };
+  }
+
+  /** Holds back the replies to `command` (the peer answers in order, so later ones wait too) until released. */
+  holdReplies(command: string): () => void {
+    let release = (): void => undefined;
+    this.held.set(command, new Promise<void>((r) => (release = r)));
+    return () => {
+      this.held.delete(command);
+      release();
+    };
   }
 
   /** Drops every open connection (QEMU "restarting"); the server keeps listening. */
