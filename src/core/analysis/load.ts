@@ -23,6 +23,8 @@ export interface LoadOptions {
   readonly inProcess?: boolean | undefined;
   /** Catalogue to use instead of guessing from each file. */
   readonly catalogue?: Catalogue | undefined;
+  /** Bytes read so far over all files, and their total size (compressed files count as read when done). */
+  readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
 }
 
 export interface LoadedTrace {
@@ -54,12 +56,18 @@ export function expandInputs(paths: readonly string[]): string[] {
   return out;
 }
 
-async function readOne(path: string, opts: LoadOptions): Promise<{ store: TraceStore; version: string; parseMs: number }> {
+async function readOne(
+  path: string,
+  opts: LoadOptions,
+  onProgress?: (bytesRead: number) => void,
+): Promise<{ store: TraceStore; version: string; parseMs: number }> {
   const t0 = performance.now();
   // Guessed even with a given catalogue: the summary names the QEMU version either way.
   const guess = await guessQemuVersion(path);
   const cat = opts.catalogue ?? guess.catalogue;
-  const store = opts.inProcess ? await readTrace(path, cat, { signal: opts.signal }) : await readTraceInWorker(path, cat, { signal: opts.signal });
+  const store = opts.inProcess
+    ? await readTrace(path, cat, { signal: opts.signal })
+    : await readTraceInWorker(path, cat, { signal: opts.signal, onProgress: onProgress && ((read: number) => onProgress(read)) });
   return { store, version: guess.version, parseMs: performance.now() - t0 };
 }
 
@@ -115,7 +123,18 @@ export function modelFromStores(loaded: readonly LoadedTrace[], transcript: stri
 export async function loadMigration(paths: readonly string[], opts: LoadOptions = {}): Promise<LoadedMigration> {
   const files = expandInputs(paths);
   if (files.length === 0) throw new Error('no trace file given');
-  const read = await Promise.all(files.map((f) => readOne(f, opts)));
+  const sizes = files.map((f) => statSync(f).size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const done = sizes.map(() => 0);
+  const report = (i: number, bytes: number): void => {
+    done[i] = Math.min(bytes, sizes[i]!);
+    opts.onProgress?.(done.reduce((a, b) => a + b, 0), total);
+  };
+  const read = await Promise.all(files.map(async (f, i) => {
+    const r = await readOne(f, opts, (bytes) => report(i, bytes));
+    report(i, sizes[i]!);
+    return r;
+  }));
   const sides = detectSides(read.map((r) => r.store));
   const traces: LoadedTrace[] = read.map((r, i) => ({ path: files[i]!, side: sides[i]!, ...r }));
   return { model: modelFromStores(traces, await transcriptBeside(files)), traces };

@@ -70,7 +70,31 @@ export class MigrationSession implements vscode.Disposable {
     const title = titleOf(this.files);
     await this.host.post({ type: 'loading', title, files: this.files });
     const t0 = performance.now();
-    const loaded = await loadMigration(this.files, { catalogue: await this.treeCatalogue() });
+    const catalogue = await this.treeCatalogue();
+    const loaded = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Reading ${title}`, cancellable: true },
+      async (progress, token) => {
+        const abort = new AbortController();
+        const sub = token.onCancellationRequested(() => abort.abort());
+        let shown = 0;
+        try {
+          return await loadMigration(this.files, {
+            catalogue,
+            signal: abort.signal,
+            onProgress: (read, total) => {
+              // Progress increments are relative: report only the growth since the last call.
+              const pct = total > 0 ? Math.floor((read / total) * 100) : 100;
+              if (pct > shown) {
+                progress.report({ increment: pct - shown, message: `${(read / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB` });
+                shown = pct;
+              }
+            },
+          });
+        } finally {
+          sub.dispose();
+        }
+      },
+    );
     this.traces = [...loaded.traces];
     this.ctx.log.info(`migration view: read ${this.files.join(', ')} in ${(performance.now() - t0).toFixed(0)} ms`);
     await this.host.post({ type: 'model', title, files: this.files, model: loaded.model, live: false, following: this.follow !== null });
