@@ -5,7 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { Catalogue } from '../core/trace/catalogue';
 import { builtinCatalogue } from '../core/trace/catalogues/index';
-import { readTrace } from '../core/trace/readTrace';
+import { finishBatch, readTraceWith } from '../core/trace/readTrace';
 import { CancelledError } from '../core/trace/source';
 import { serializeStore } from '../core/trace/storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from '../core/trace/workerProtocol';
@@ -27,7 +27,7 @@ port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') { controller.abort(); return; }
   let lastProgress = 0;
   let total = 0;
-  readTrace(msg.path, catalogueOf(msg.catalogue), {
+  readTraceWith(msg.path, catalogueOf(msg.catalogue), {
     start: msg.start,
     end: msg.end,
     simpletracePart: msg.simpletrace,
@@ -38,7 +38,7 @@ port.on('message', (msg: ToWorker) => {
       total = bytes;
       if (bytes - lastProgress >= 16 * 1024 * 1024) { post({ type: 'progress', bytes: bytes - lastProgress }); lastProgress = bytes; }
     },
-  }).then(
+  }, finishBatch, true).then(
     (store) => {
       if (total > lastProgress) post({ type: 'progress', bytes: total - lastProgress });
       const s = serializeStore(store);

@@ -133,6 +133,37 @@ export class IntColumn {
     if (st.length < 1024) this.stage = new Float64Array(st.length * 4);
   }
 
+  /**
+   * Appends src[off], src[off + stride], … (n values). Every value must be an integer
+   * (no NaN): the rows a line decoder wrote, whose numbers are at most 15 decimal or
+   * 13 hex digits.
+   */
+  appendStrided(src: Float64Array, off: number, stride: number, n: number): void {
+    if (n === 0) return;
+    if (this.staged > 0) this.flush();
+    const end = off + n * stride;
+    if (isBigKind(this.knd)) {
+      for (let i = off; i < end; i += stride) this.pushBig(BigInt(src[i]!), this.knd === 'i64');
+      return;
+    }
+    this.reserve(n);
+    // Usually every value fits the current kind: copy and check in one pass, and only
+    // when one does not, find the range, widen and copy again.
+    if (!copyFits(this.knd, this.arr, this.n, src, off, stride, end)) {
+      const lo = stridedMin(src, off, stride, end);
+      const hi = stridedMax(src, off, stride, end);
+      let kind: IntKind = this.knd;
+      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
+      if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
+      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
+      this.widenTo(kind);
+      this.reserve(n);
+      copyFits(this.knd, this.arr, this.n, src, off, stride, end);
+    }
+    const b = this.n;
+    this.n = b + n;
+  }
+
   private reserve(extra: number): void {
     if (this.n + extra <= this.arr.length) return;
     const next = allocInt(this.knd, Math.max(16, this.arr.length * 2, this.n + extra));
@@ -169,8 +200,13 @@ export class IntColumn {
   /** Drops spare capacity; returns the exact-size array. */
   trim(): IntArray {
     const d = this.data;
-    if (d.length !== this.n) this.arr = d.slice(0, this.n);
+    if (d.length !== this.n || d.byteLength !== d.buffer.byteLength) this.arr = d.slice(0, this.n);
     return this.arr;
+  }
+
+  /** The committed values as a view (no copy; may share a larger buffer). */
+  view(): IntArray {
+    return this.data.subarray(0, this.n) as IntArray;
   }
 
   /** Replaces the content with data of the given kind (a column received from another thread). */
@@ -191,31 +227,122 @@ export class IntColumn {
     const src = other.data;
     const n = other.length;
     if (this.staged > 0) this.flush();
-    if (isBigKind(other.kind) || isBigKind(this.knd) || map) {
+    if (n === 0) {
+      if (other.kind === 'f64' && this.knd !== 'f64' && !isBigKind(this.knd)) this.widenTo('f64');
+      return;
+    }
+    if (isBigKind(other.kind) || isBigKind(this.knd)) {
       for (let i = 0; i < n; i++) {
         const v = src[i]!;
         if (typeof v === 'bigint') this.pushBig(v + BigInt(add), signed); else this.push(map ? map[v]! : v + add);
       }
       return;
     }
-    const s = src as Float64Array;
-    let lo = Infinity, hi = -Infinity;
-    for (let i = 0; i < n; i++) { const v = s[i]!; if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (!map && add >= 0 && other.kind === 'u32' && this.knd === 'u32' && add + maxU32(src as Uint32Array, n) <= 4294967295) {
+      this.reserve(n);
+      addCopyU32(this.arr as Uint32Array, this.n, src as Uint32Array, n, add);
+      this.n += n;
+      return;
+    }
+    // Plain copy when nothing changes; else the values go through one Float64 buffer
+    // (native conversions in and out, one monomorphic loop in between).
+    let vals: IntArray = src.subarray(0, n) as IntArray;
+    if (map || add !== 0) {
+      const t = new Float64Array(n);
+      t.set(vals as Float64Array);
+      if (map) mapInPlace(t, map); else addInPlace(t, add);
+      vals = t;
+    }
     if (other.kind === 'f64' && this.knd !== 'f64') this.widenTo('f64');
-    if (n > 0 && !(lo + add >= this.lo && hi + add <= this.hi)) {
+    let lo: number, hi: number;
+    if (vals instanceof Float64Array) { lo = stridedMin(vals, 0, 1, n); hi = stridedMax(vals, 0, 1, n); } else if (LO[other.kind] >= this.lo && HI[other.kind] <= this.hi) {
+      // Unchanged values lie in their kind's range, which this column's kind covers.
+      lo = this.lo;
+      hi = this.hi;
+    } else {
+      const t = new Float64Array(n);
+      t.set(vals as unknown as Float64Array);
+      lo = stridedMin(t, 0, 1, n);
+      hi = stridedMax(t, 0, 1, n);
+    }
+    if (!(lo >= this.lo && hi <= this.hi)) {
       let kind: IntKind = this.knd;
-      if (!(lo + add >= LO[kind] && lo + add <= HI[kind])) kind = nextKind(kind, lo + add);
-      if (!(hi + add >= LO[kind] && hi + add <= HI[kind])) kind = nextKind(kind, hi + add);
-      if (!(lo + add >= LO[kind] && lo + add <= HI[kind])) kind = 'f64';
+      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
+      if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
+      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
       this.widenTo(kind);
     }
     this.reserve(n);
-    const dst = this.arr as Float64Array;
-    const base = this.n;
-    if (add === 0) dst.set(s.subarray(0, n), base);
-    else for (let i = 0; i < n; i++) dst[base + i] = s[i]! + add;
+    (this.arr as Float64Array).set(vals as Float64Array, this.n);
     this.n += n;
   }
+
+  /** Makes room for n values in all, so appends up to that do not reallocate. */
+  ensureCapacity(n: number): void {
+    if (this.staged > 0) this.flush();
+    if (n > this.arr.length) this.reserve(n - this.n);
+  }
+}
+
+// One function per array type keeps each copy loop monomorphic.
+function stridedMin(src: Float64Array, i: number, stride: number, end: number): number {
+  let m = src[i]!;
+  for (i += stride; i < end; i += stride) { const v = src[i]!; if (v < m) m = v; }
+  return m;
+}
+function stridedMax(src: Float64Array, i: number, stride: number, end: number): number {
+  let m = src[i]!;
+  for (i += stride; i < end; i += stride) { const v = src[i]!; if (v > m) m = v; }
+  return m;
+}
+// Line numbers: the common case of a merge with an offset.
+function maxU32(a: Uint32Array, n: number): number {
+  let m = 0;
+  for (let i = 0; i < n; i++) { const v = a[i]!; if (v > m) m = v; }
+  return m;
+}
+function addCopyU32(dst: Uint32Array, k: number, src: Uint32Array, n: number, add: number): void {
+  for (let i = 0; i < n; i++) dst[k + i] = src[i]! + add;
+}
+function mapInPlace(t: Float64Array, map: ArrayLike<number>): void {
+  for (let i = 0; i < t.length; i++) t[i] = map[t[i]!]!;
+}
+function addInPlace(t: Float64Array, add: number): void {
+  for (let i = 0; i < t.length; i++) t[i] = t[i]! + add;
+}
+// Each returns false when a value is not an integer in the array's range (the stored
+// value is then wrong and the caller widens and copies again).
+function copyU8(a: Uint8Array, k: number, src: Float64Array, i: number, stride: number, end: number): boolean {
+  let ok = true;
+  for (; i < end; i += stride) { const v = src[i]!; a[k++] = v; if ((v & 255) !== v) ok = false; }
+  return ok;
+}
+function copyU16(a: Uint16Array, k: number, src: Float64Array, i: number, stride: number, end: number): boolean {
+  let ok = true;
+  for (; i < end; i += stride) { const v = src[i]!; a[k++] = v; if ((v & 65535) !== v) ok = false; }
+  return ok;
+}
+function copyI32(a: Int32Array, k: number, src: Float64Array, i: number, stride: number, end: number): boolean {
+  let ok = true;
+  for (; i < end; i += stride) { const v = src[i]!; a[k++] = v; if ((v | 0) !== v) ok = false; }
+  return ok;
+}
+function copyU32(a: Uint32Array, k: number, src: Float64Array, i: number, stride: number, end: number): boolean {
+  let ok = true;
+  for (; i < end; i += stride) { const v = src[i]!; a[k++] = v; if ((v >>> 0) !== v) ok = false; }
+  return ok;
+}
+function copyFits(kind: IntKind, a: IntArray, k: number, src: Float64Array, i: number, stride: number, end: number): boolean {
+  switch (kind) {
+    case 'u8': return copyU8(a as Uint8Array, k, src, i, stride, end);
+    case 'u16': return copyU16(a as Uint16Array, k, src, i, stride, end);
+    case 'i32': return copyI32(a as Int32Array, k, src, i, stride, end);
+    case 'u32': return copyU32(a as Uint32Array, k, src, i, stride, end);
+    default: copyF64(a as Float64Array, k, src, i, stride, end); return true;
+  }
+}
+function copyF64(a: Float64Array, k: number, src: Float64Array, i: number, stride: number, end: number): void {
+  for (; i < end; i += stride) a[k++] = src[i]!;
 }
 
 /** Growable Float64 column (timestamps). */
@@ -231,8 +358,26 @@ export class F64Column {
     }
     this.data[this.length++] = v;
   }
+  /** Makes room for n values in all. */
+  ensureCapacity(n: number): void {
+    if (n <= this.data.length) return;
+    const next = new Float64Array(n);
+    next.set(this.data.subarray(0, this.length));
+    this.data = next;
+  }
+  /** Appends src[off], src[off + stride], … (n values). */
+  appendStrided(src: Float64Array, off: number, stride: number, n: number): void {
+    const need = this.length + n;
+    if (need > this.data.length) {
+      const next = new Float64Array(Math.max(16, this.data.length * 2, need));
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    copyF64(this.data, this.length, src, off, stride, off + n * stride);
+    this.length = need;
+  }
   trim(): Float64Array {
-    if (this.data.length !== this.length) this.data = this.data.slice(0, this.length);
+    if (this.data.length !== this.length || this.data.byteLength !== this.data.buffer.byteLength) this.data = this.data.slice(0, this.length);
     return this.data;
   }
 }

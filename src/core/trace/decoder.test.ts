@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { builtinCatalogue, builtinVersions } from './catalogues/index';
 import { DecodeScratch, Decoder } from './decoder';
+import { LINE_NEEDS_EXACT } from './decoderCodegen';
 import { parseFormat, type Conversion, type FormatStep } from './format';
 
 type Val = number | bigint | string;
@@ -84,9 +85,29 @@ function decodeText(d: Decoder, text: string): Val[] | undefined {
   const okA = d.decode(buf, 0, buf.length, a);
   const okB = d.interpret(buf, 0, buf.length, b);
   assert.equal(okA, okB, `decode and interpret disagree on ${JSON.stringify(text)}`);
+  checkLineDecoder(d, text, okA ? values(a) : undefined);
   if (!okA) return undefined;
   assert.deepEqual(values(a), values(b));
   return values(a);
+}
+
+/**
+ * The log reader's line decoder (when the format has one) reads the text followed by a
+ * newline and more bytes: it must stop at the same place with the same values, or
+ * leave the line to the exact decoders (LINE_NEEDS_EXACT).
+ */
+function checkLineDecoder(d: Decoder, text: string, want: Val[] | undefined): void {
+  const line = d.lineDecoder();
+  if (line === null) return;
+  for (const tail of ['\n', '\r\nnext 1 2 3\n']) {
+    const buf = Buffer.from('xy' + text + tail, 'utf8');
+    const out = new Float64Array(d.fields.length + 1);
+    const r: number = line(buf, 2, out, 1, new DataView(buf.buffer, buf.byteOffset, buf.length));
+    if (r === LINE_NEEDS_EXACT) continue;
+    const ok: boolean = r >= 0 && (buf[r] === 10 || (buf[r] === 13 && buf[r + 1] === 10));
+    assert.equal(ok, want !== undefined, `line decoder and decode disagree on ${JSON.stringify(text)}`);
+    if (ok) assert.deepEqual(d.fields.map((_, i) => out[1 + i]), want, `line decoder values for ${JSON.stringify(text)}`);
+  }
 }
 
 const STR_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-éü';

@@ -3,7 +3,7 @@
  * values, scanning bytes by index. No regex and no allocation per line except
  * for bigint values (> 2^53).
  */
-import { compileFast, type FastDecode } from './decoderCodegen';
+import { compileFast, compileLine, type FastDecode, type LineDecode } from './decoderCodegen';
 import { parseFormat, type ConversionKind, type FormatStep } from './format';
 
 export const F_INT = 0;
@@ -82,6 +82,7 @@ export class Decoder {
   private readonly steps: FormatStep[];
   /** Compiled on first use; null when the format needs the interpreter. */
   private fast: FastDecode | null | undefined;
+  private line: LineDecode | null | undefined;
 
   constructor(readonly format: string, argNames: readonly string[], argTypes: readonly string[], steps?: FormatStep[]) {
     const parsed = steps ?? parseFormat(format);
@@ -137,6 +138,13 @@ export class Decoder {
     let fast = this.fast;
     if (fast === undefined) fast = this.fast = compileFast(this.steps) ?? null;
     return fast;
+  }
+
+  /** The generated line decoder (see LineDecode), or null when the format has none. */
+  lineDecoder(): LineDecode | null {
+    let line = this.line;
+    if (line === undefined) line = this.line = compileLine(this.steps) ?? null;
+    return line;
   }
 
   /** The step interpreter: every format, no code generation. */

@@ -12,6 +12,24 @@ import type { FormatStep } from './format';
 /** decode(buf, pos, end, num, big): true when buf[pos, end) matches; values as in DecodeScratch. */
 export type FastDecode = (buf: Uint8Array, pos: number, end: number, num: Float64Array, big: (bigint | undefined)[]) => boolean;
 
+/**
+ * lineDecode(buf, pos, out, o, dv): decodes the arguments starting at pos up to the end of
+ * the line, writing field f to out[o + f]. Returns the position just after the last
+ * step (the caller checks that a line end follows), LINE_MISMATCH when the text does
+ * not match, or LINE_NEEDS_EXACT when a number may not fit a double exactly (the caller
+ * then decodes the line with the exact decoder).
+ *
+ * Invariant relied upon instead of bound checks: the line is followed by a newline
+ * byte before the end of buf (or reading runs off the end of buf, where typed-array
+ * reads give undefined). No literal of a line decoder contains CR or LF, so every
+ * literal comparison, digit run and blank skip stops at that newline at the latest.
+ * dv views the same bytes as buf; literals of 4 bytes or more are compared as
+ * little-endian 32-bit words after checking that they lie inside buf.
+ */
+export type LineDecode = (buf: Uint8Array, pos: number, out: Float64Array, o: number, dv: DataView) => number;
+export const LINE_MISMATCH = -1;
+export const LINE_NEEDS_EXACT = -2;
+
 const HEX = new Int8Array(256).fill(-1);
 for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) { HEX[65 + c] = 10 + c; HEX[97 + c] = 10 + c; }
@@ -50,6 +68,74 @@ function digits(radix: 10 | 16): string {
   return radix === 10
     ? 'while (p < end) { d = buf[p] - 48; if (d < 0 || d > 9) break; v = v * 10 + d; p++; }'
     : 'while (p < end) { d = HEX[buf[p]]; if (d < 0) break; v = v * 16 + d; p++; }';
+}
+
+function lineLiteral(bytes: Uint8Array): string {
+  const k = bytes.length;
+  if (k < 4) {
+    const checks = Array.from(bytes, (b, i) => `buf[p${i ? ' + ' + i : ''}] !== ${b}`);
+    return `if (${checks.join(' || ')}) return -1; p += ${k};`;
+  }
+  const at: number[] = [];
+  for (let i = 0; i + 4 <= k; i += 4) at.push(i);
+  if (k % 4 !== 0) at.push(k - 4);
+  const word = (i: number): number => bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
+  const checks = at.map((i) => `dv.getInt32(p${i ? ' + ' + i : ''}, true) !== ${word(i)}`);
+  return `if (p + ${k} > dv.byteLength || ${checks.join(' || ')}) return -1; p += ${k};`;
+}
+
+function lineDigits(radix: 10 | 16): string {
+  return radix === 10
+    ? 'for (;;) { d = buf[p] - 48; if (!(d >= 0 && d <= 9)) break; v = v * 10 + d; p++; }'
+    : 'for (;;) { d = HEX[buf[p]]; if (!(d >= 0)) break; v = v * 16 + d; p++; }';
+}
+
+/**
+ * Compiles steps to a LineDecode, or undefined when the format needs the interpreter
+ * or has a literal with a line-end byte. Accepts exactly the texts compileFast accepts
+ * for the same line and gives the same values, except that long numbers are left to
+ * the exact decoder.
+ */
+export function compileLine(steps: readonly FormatStep[]): LineDecode | undefined {
+  const body: string[] = [];
+  let f = 0;
+  for (const st of steps) {
+    if (st.type === 'literal') {
+      const bytes = encoder.encode(st.text);
+      if (bytes.includes(10) || bytes.includes(13)) return undefined;
+      body.push(lineLiteral(bytes));
+      continue;
+    }
+    const c = st.conv;
+    if (c.kind === 'str' || c.kind === 'char' || c.kind === 'oct' || c.width < 0 || c.precision === -2) return undefined;
+    const left = c.flags.includes('-') && c.width > 0;
+    if (left) body.push('fs = p;');
+    // Blanks, '+' and '-' are all below '0': one comparison skips their checks before a digit.
+    if (c.kind === 'int' || c.kind === 'uint') {
+      body.push(c.kind === 'int'
+        ? 'neg = false; if (buf[p] < 48) { while (buf[p] === 32) p++; if (buf[p] === 45) { neg = true; p++; } else if (buf[p] === 43) p++; }'
+        : 'if (buf[p] < 48) { while (buf[p] === 32) p++; if (buf[p] === 43) p++; }');
+      body.push(`s = p; v = 0; ${lineDigits(10)}`);
+      body.push(`if (p === s) return -1; if (p - s > 15) return -2; out[o + ${f}] = ${c.kind === 'int' ? 'neg ? -v : v' : 'v'};`);
+    } else if (c.kind === 'hex') {
+      body.push('while (buf[p] === 32) p++;');
+      if (c.flags.includes('#')) body.push('if (buf[p] === 48 && (buf[p + 1] === 120 || buf[p + 1] === 88)) p += 2;');
+      body.push(`s = p; v = 0; ${lineDigits(16)}`);
+      body.push(`if (p === s) return -1; if (p - s > 13) return -2; out[o + ${f}] = v;`);
+    } else {
+      body.push('while (buf[p] === 32) p++;');
+      body.push(`if (buf[p] === 40) { if (buf[p + 1] !== 110 || buf[p + 2] !== 105 || buf[p + 3] !== 108 || buf[p + 4] !== 41) return -1; p += 5; out[o + ${f}] = 0; } else {`);
+      body.push('if (buf[p] !== 48 || buf[p + 1] !== 120) return -1; p += 2;');
+      body.push(`s = p; v = 0; ${lineDigits(16)}`);
+      body.push(`if (p === s) return -1; if (p - s > 13) return -2; out[o + ${f}] = v; }`);
+    }
+    if (left) body.push(`while (p - fs < ${c.width} && buf[p] === 32) p++;`);
+    f++;
+  }
+  body.push('return p;');
+  const src = `return function lineDecode(buf, p, out, o, dv) {\n  let s = 0, v = 0, d = 0, fs = 0, neg = false;\n  ${body.join('\n  ')}\n};`;
+  const factory = new Function('HEX', src) as (hex: Int8Array) => LineDecode;
+  return factory(HEX);
 }
 
 /** Compiles steps to a FastDecode, or undefined when the format needs the interpreter. */

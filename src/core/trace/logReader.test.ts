@@ -123,6 +123,27 @@ describe('log backend reader', () => {
     for (const c of [1, 3, 64, 4096]) assert.equal(run(c), whole, `chunk ${c}`);
   });
 
+  it('keeps rows in order when staged rows, exact-decoder rows and long numbers mix in one table', () => {
+    const lines: string[] = [];
+    const want: (number | bigint)[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const big = i % 7 === 3 ? 18446744073709551615n - BigInt(i) : i % 11 === 5 ? 1234567890123456 + i : i * 3;
+      want.push(big);
+      const sec = 1700000000 + Math.floor(i / 300) + (i % 997 === 0 ? 100000000000 : 0);
+      lines.push(`${7 + (i % 3)}@${sec}.${String(i % 1000000).padStart(6, '0')}:multifd_send channel ${i % 4} packet_num ${big} normal pages ${i} zero pages 0 flags 0x${i.toString(16)} next packet size 0${i % 13 === 0 ? '\r' : ''}`);
+    }
+    const text = lines.join('\n') + '\n';
+    for (const chunk of [64, 4096, 1 << 20]) {
+      const t = parseText(text, chunk).table('multifd_send')!;
+      assert.equal(t.count, 5000);
+      const col = t.column('packet_num');
+      for (let i = 0; i < 5000; i++) assert.equal(col.get(i), want[i], `row ${i}, chunk ${chunk}`);
+      assert.equal(t.line(4999), 5000);
+      assert.equal(t.column('normal_pages').get(4321), 4321);
+      assert.equal(t.column('normal_pages').kind, 'u16');
+    }
+  });
+
   it('survives binary garbage, invalid UTF-8 and a 10 MB line', () => {
     const garbage = Buffer.alloc(100_000);
     for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919 + 13) & 0xff;

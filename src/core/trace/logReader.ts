@@ -8,9 +8,9 @@
  * space is an event (unknown names kept with their text); without a prefix only
  * catalogue names are events and everything else is "other".
  */
-import { NAME_HASH_SEED, type Catalogue } from './catalogue';
-import { DecodeScratch } from './decoder';
-import type { FastDecode } from './decoderCodegen';
+import { NAME_HASH_SEED, type Catalogue, type CatalogueEvent } from './catalogue';
+import { DecodeScratch, type Decoder } from './decoder';
+import type { FastDecode, LineDecode } from './decoderCodegen';
 import type { EventTable, TraceStore } from './store';
 
 const IDENT = new Uint8Array(256);
@@ -33,10 +33,22 @@ function daysFromCivil(y: number, m: number, d: number): number {
 
 const POW10 = [1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1];
 
+function nameWordsOf(name: Uint8Array): Int32Array {
+  const n = name.length >> 2;
+  const out = new Int32Array(n);
+  for (let k = 0; k < n; k++) out[k] = name[4 * k]! | (name[4 * k + 1]! << 8) | (name[4 * k + 2]! << 16) | (name[4 * k + 3]! << 24);
+  return out;
+}
+
 export class LogLineParser {
   private readonly scratch: DecodeScratch;
   private readonly byEvent: (EventTable | undefined)[] = [];
   private readonly fastBy: (FastDecode | null | undefined)[] = [];
+  private readonly lineBy: (LineDecode | null | undefined)[] = [];
+  /** Per catalogue event: its name's whole 4-byte little-endian words. */
+  private readonly nameWords: (Int32Array | undefined)[] = [];
+  /** Last catalogue event seen per thread (slot: tid code & 63), tried first by scanLines. */
+  private readonly predicted: (CatalogueEvent | undefined)[] = new Array<CatalogueEvent | undefined>(64).fill(undefined);
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private skippingLongLine = false;
@@ -101,6 +113,7 @@ export class LogLineParser {
     this.pending = [];
     this.pendingBytes = 0;
     this.parseLine(line, 0, line.length, ++this.line);
+    this.store.commit();
   }
 
   private hold(part: Buffer): void {
@@ -117,6 +130,13 @@ export class LogLineParser {
 
   /** Parses the complete lines in buf[start, end); end is just after a newline. */
   parseRange(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 10) this.scanLines(buf, start, end);
+    else this.parseLines(buf, start, end);
+    this.store.commit();
+  }
+
+  /** The general loop: one parseLine call per line. */
+  private parseLines(buf: Buffer, start: number, end: number): void {
     let p = start;
     let line = this.line;
     while (p < end) {
@@ -128,6 +148,161 @@ export class LogLineParser {
       p = nl + 1;
     }
     this.line = line;
+  }
+
+  /**
+   * The hot loop. buf[end - 1] is a newline, so every scan below stops at a newline
+   * at the latest without bound checks. A line with a `tid@sec.usec:` prefix (or none),
+   * a catalogue event and a format with a line decoder is decoded straight into its
+   * table's stage; any other line (or one the line decoder rejects) goes to parseLine,
+   * which parses it again from its start with the exact decoders.
+   */
+  private scanLines(buf: Buffer, start: number, end: number): void {
+    const store = this.store;
+    const cat = this.catalogue;
+    const byEvent = this.byEvent;
+    const lineBy = this.lineBy;
+    const tidKeys = this.tidKeys;
+    const tidCodes = this.tidCodes;
+    const predicted = this.predicted;
+    const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    /** Text of the last ten-digit seconds field as words (secW0 === 0: none; digits are never 0 bytes). */
+    let secW0 = 0, secW1 = 0, secW2 = 0, lastSec = 0;
+    let line = this.line;
+    let fastLines = 0;
+    let p = start;
+    while (p < end) {
+      line++;
+      const s = p;
+      let i = p;
+      let ts = NaN;
+      let tidCode = 0;
+      let c = buf[i]!;
+      if (c >= 48 && c <= 57) {
+        let v = 0;
+        do { v = v * 10 + (c - 48); c = buf[++i]!; } while (c >= 48 && c <= 57);
+        if (c === 45 && i - s === 4) {
+          // ISO-8601 prefix. parseLine reads one only in a line of more than 21 bytes (CR
+          // excluded); a successful parse covers 21 bytes without a newline, so checking
+          // byte 21 first gives the same lines (and the same first time base).
+          const c21 = buf[s + 21];
+          if (c21 === undefined || c21 === 10 || (c21 === 13 && buf[s + 22] === 10)) { p = this.slowLine(buf, s, end, line); continue; }
+          const t = this.parseIso(buf, s, end, v);
+          if (t < 0 || IDENT[buf[t]!] !== 1) { p = this.slowLine(buf, s, end, line); continue; }
+          ts = this.isoTs;
+          i = t;
+        } else {
+        if (c !== 64) { p = this.slowLine(buf, s, end, line); continue; }
+        let sec = 0;
+        const secStart = ++i;
+        // Seconds change rarely: ten digits and '.' equal to the previous line's are that value.
+        if (secW0 !== 0 && secStart + 11 <= end && dv.getInt32(secStart, true) === secW0 && dv.getInt32(secStart + 4, true) === secW1 && dv.getUint16(secStart + 8, true) === secW2 && buf[secStart + 10] === 46) {
+          sec = lastSec;
+          i = secStart + 10;
+          c = 46;
+        } else {
+          c = buf[i]!;
+          while (c >= 48 && c <= 57) { sec = sec * 10 + (c - 48); c = buf[++i]!; }
+          if (i === secStart || c !== 46) { p = this.slowLine(buf, s, end, line); continue; }
+          if (i - secStart === 10) {
+            secW0 = dv.getInt32(secStart, true);
+            secW1 = dv.getInt32(secStart + 4, true);
+            secW2 = dv.getUint16(secStart + 8, true);
+            lastSec = sec;
+          } else secW0 = 0;
+        }
+        let frac = 0;
+        const fs = ++i;
+        c = buf[i]!;
+        while (c >= 48 && c <= 57) { frac = frac * 10 + (c - 48); c = buf[++i]!; }
+        const nd = i - fs;
+        if (nd === 0 || nd > 9 || c !== 58) { p = this.slowLine(buf, s, end, line); continue; }
+        const ns = frac * POW10[nd]!;
+        if (this.baseSec !== this.baseSec) { ts = store.relTime(sec, ns, 1e9); this.baseSec = store.base!.a; this.baseNs = store.base!.b; } else ts = (sec - this.baseSec) * 1e9 + (ns - this.baseNs);
+        if (v !== this.lastTid) {
+          const slot = v & 63;
+          if (tidKeys[slot] !== v) { tidKeys[slot] = v; tidCodes[slot] = store.tidCode(v); }
+          this.lastTid = v;
+          this.lastTidCode = tidCodes[slot]!;
+        }
+        tidCode = this.lastTidCode;
+        i++;
+        }
+      }
+      const ns = i;
+      // A thread mostly repeats its previous event: try that name's bytes first.
+      const slot = tidCode & 63;
+      let ev = predicted[slot];
+      if (ev !== undefined) {
+        const nb = ev.nameBytes;
+        const nl = nb.length;
+        c = buf[ns + nl]!;
+        if ((c === 32 || c === 10 || c === 13) && ns + nl < end) {
+          const words = this.nameWords[ev.index]!;
+          const nw = words.length;
+          let k = 0;
+          while (k < nw && dv.getInt32(ns + 4 * k, true) === words[k]) k++;
+          if (k === nw) {
+            k *= 4;
+            while (k < nl && buf[ns + k] === nb[k]) k++;
+          }
+          if (k === nl) i = ns + nl; else ev = undefined;
+        } else ev = undefined;
+      }
+      if (ev === undefined) {
+        let h = NAME_HASH_SEED;
+        c = buf[i]!;
+        while (IDENT[c] === 1) { h = Math.imul(h ^ c, 0x01000193); c = buf[++i]!; }
+        if (i === ns || (c !== 32 && c !== 10 && c !== 13)) { p = this.slowLine(buf, s, end, line); continue; }
+        ev = cat.lookupBytes(buf, ns, i, h);
+        if (ev === undefined) { p = this.slowLine(buf, s, end, line); continue; }
+        predicted[slot] = ev;
+        if (this.nameWords[ev.index] === undefined) this.nameWords[ev.index] = nameWordsOf(ev.nameBytes);
+      }
+      let dec = lineBy[ev.index];
+      if (dec === undefined) { dec = ev.decoder?.lineDecoder() ?? null; lineBy[ev.index] = dec; }
+      if (dec === null) {
+        // No line decoder (%s, %c, %o): the exact decoders need the line end.
+        const d = ev.decoder;
+        let nl = buf.indexOf(10, i);
+        if (nl < 0 || nl >= end) nl = end;
+        let e = nl;
+        if (e > s && buf[e - 1] === 13) e--;
+        if (d === undefined || (c !== 32 && i !== e)) { p = this.slowLine(buf, s, end, line); continue; }
+        this.decodeExact(ev, d, buf, s, c === 32 ? i + 1 : e, e, ts, line, tidCode);
+        fastLines++;
+        p = nl + 1;
+        continue;
+      }
+      let t = byEvent[ev.index];
+      if (t === undefined) { t = store.tableFor(ev.decl.name, ev.decoder!.fields); byEvent[ev.index] = t; }
+      const st = t.stage.length === 0 ? t.openStage() : t.stage;
+      const o = t.staged * t.stride;
+      const r = dec(buf, c === 32 ? i + 1 : i, st, o + 3, dv);
+      let next: number;
+      if (r >= 0 && buf[r] === 10) next = r + 1;
+      else if (r >= 0 && buf[r] === 13 && buf[r + 1] === 10) next = r + 2;
+      else { p = this.slowLine(buf, s, end, line); continue; }
+      st[o] = ts;
+      st[o + 1] = line;
+      st[o + 2] = tidCode;
+      t.count++;
+      if (++t.staged * t.stride === st.length) t.commitStage();
+      fastLines++;
+      p = next;
+    }
+    store.lines += fastLines;
+    this.line = line;
+  }
+
+  /** Parses the line starting at s with parseLine; returns the start of the next line. */
+  private slowLine(buf: Buffer, s: number, end: number, line: number): number {
+    let nl = buf.indexOf(10, s);
+    if (nl < 0 || nl >= end) nl = end;
+    let e = nl;
+    if (e > s && buf[e - 1] === 13) e--;
+    this.parseLine(buf, s, e, line);
+    return nl + 1;
   }
 
   private parseLine(buf: Buffer, s: number, e: number, line: number): void {
@@ -188,23 +363,27 @@ export class LogLineParser {
     }
     const ev = this.catalogue.lookupBytes(buf, ns, ne, h);
     if (ev !== undefined && ev.decoder !== undefined) {
-      const argStart = ne < e ? ne + 1 : e;
-      let fast = this.fastBy[ev.index];
-      if (fast === undefined) { fast = ev.decoder.fastDecoder(); this.fastBy[ev.index] = fast; }
-      const scratch = this.scratch;
-      if (fast !== null ? fast(buf, argStart, e, scratch.num, scratch.big) : ev.decoder.interpret(buf, argStart, e, scratch)) {
-        let t = this.byEvent[ev.index];
-        if (t === undefined) { t = store.tableFor(ev.decl.name, ev.decoder.fields); this.byEvent[ev.index] = t; }
-        t.addDecoded(ts, line, tidCode, scratch, buf);
-      } else {
-        store.noteMalformed(line, ev.decl.name, buf.toString('utf8', s, e));
-      }
+      this.decodeExact(ev, ev.decoder, buf, s, ne < e ? ne + 1 : e, e, ts, line, tidCode);
       return;
     }
     if (!prefixed && ev === undefined) { store.noteOther(line); return; }
     const name = buf.toString('latin1', ns, ne);
     store.unknownEvents++;
     store.tableFor(name, null).addValues(ts, line, tidCode, [buf.toString('utf8', ne < e ? ne + 1 : e, e)]);
+  }
+
+  /** Decodes the arguments buf[argStart, e) of the line starting at s with the exact decoders and stores the row. */
+  private decodeExact(ev: CatalogueEvent, decoder: Decoder, buf: Buffer, s: number, argStart: number, e: number, ts: number, line: number, tidCode: number): void {
+    let fast = this.fastBy[ev.index];
+    if (fast === undefined) { fast = decoder.fastDecoder(); this.fastBy[ev.index] = fast; }
+    const scratch = this.scratch;
+    if (fast !== null ? fast(buf, argStart, e, scratch.num, scratch.big) : decoder.interpret(buf, argStart, e, scratch)) {
+      let t = this.byEvent[ev.index];
+      if (t === undefined) { t = this.store.tableFor(ev.decl.name, decoder.fields); this.byEvent[ev.index] = t; }
+      t.addDecoded(ts, line, tidCode, scratch, buf);
+    } else {
+      this.store.noteMalformed(line, ev.decl.name, buf.toString('utf8', s, e));
+    }
   }
 
   private isoTs = NaN;

@@ -43,6 +43,26 @@ export function finishStore(store: TraceStore): TraceStore {
  * (events before them are kept); unreadable input throws TraceReadError.
  */
 export async function readTrace(path: string, catalogue: Catalogue, opts: ReadTraceOptions = {}): Promise<TraceStore> {
+  return readTraceWith(path, catalogue, opts, finishStore);
+}
+
+/**
+ * Finishes a batch that is about to be moved to another thread: like finishStore but
+ * keeps spare capacity (the receiver copies or trims), saving one copy of every column.
+ */
+export function finishBatch(store: TraceStore): TraceStore {
+  if (store.base !== null && store.timeKind === 'none') store.timeKind = 'realtime';
+  store.commit();
+  if (!store.hasTime) for (const t of store.tables.values()) { t.ts.data = new Float64Array(0); t.ts.length = 0; }
+  return store;
+}
+
+/**
+ * readTrace with the function that finishes each batch and the result (the worker passes
+ * finishBatch). With shareBase, every batch after the first keeps the first timed batch's
+ * time base, so merging the batches of one range needs no time shift.
+ */
+export async function readTraceWith(path: string, catalogue: Catalogue, opts: ReadTraceOptions, finish: (store: TraceStore) => TraceStore, shareBase = false): Promise<TraceStore> {
   let store = new TraceStore();
   let parser: Parser | undefined;
   let read = 0;
@@ -60,14 +80,16 @@ export async function readTrace(path: string, catalogue: Catalogue, opts: ReadTr
     opts.onProgress?.(read);
     if (opts.batchBytes !== undefined && opts.onBatch && sinceBatch >= opts.batchBytes) {
       sinceBatch = 0;
-      opts.onBatch(finishStore(store));
+      const base = store.base;
+      opts.onBatch(finish(store));
       store = new TraceStore();
+      if (shareBase) store.base = base;
       parser.setStore(store);
     }
   }
   throwIfCancelled(opts.signal);
   parser?.end();
-  return finishStore(store);
+  return finish(store);
 }
 
 /** Sniffs the first bytes of a (decompressed) file. */

@@ -71,13 +71,27 @@ export async function* readChunks(path: string, opts: ChunkOptions = {}): AsyncG
     const size = (await fh.stat()).size;
     let pos = opts.start ?? 0;
     const end = Math.min(opts.end ?? size, size);
-    const buf = Buffer.allocUnsafe(opts.chunkBytes ?? CHUNK_BYTES);
-    while (pos < end) {
-      throwIfCancelled(opts.signal);
-      const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, end - pos), pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-      yield buf.subarray(0, bytesRead);
+    // Two buffers: the next read runs while the consumer works on the current chunk,
+    // so a yielded buffer is overwritten during the consumer's next iteration.
+    const size0 = opts.chunkBytes ?? CHUNK_BYTES;
+    const bufs = [Buffer.allocUnsafe(size0), Buffer.allocUnsafe(size0)];
+    let which = 0;
+    const readAt = (at: number): Promise<{ bytesRead: number }> => fh.read(bufs[which]!, 0, Math.min(size0, end - at), at);
+    let next = pos < end ? readAt(pos) : undefined;
+    try {
+      while (next !== undefined) {
+        throwIfCancelled(opts.signal);
+        const { bytesRead } = await next;
+        next = undefined;
+        if (bytesRead === 0) break;
+        const cur = bufs[which]!;
+        pos += bytesRead;
+        which ^= 1;
+        if (pos < end) next = readAt(pos);
+        yield cur.subarray(0, bytesRead);
+      }
+    } finally {
+      if (next !== undefined) await next.catch(() => undefined);
     }
   } finally {
     await fh.close();

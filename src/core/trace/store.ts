@@ -21,6 +21,10 @@ export interface MalformedLine {
 /** How many first line numbers/samples a store keeps for "other" and malformed lines. */
 export const SAMPLE_LIMIT = 100;
 
+/** Rows a table stages before committing them to its columns. */
+const STAGE_ROWS = 2048;
+const EMPTY_STAGE = new Float64Array(0);
+
 const UNKNOWN_FIELDS: readonly FieldInfo[] = [{ name: 'text', ctype: '', kind: 'str', valueType: 'string', signed: false, argIndex: 0, bits: 0 }];
 
 export class EventTable {
@@ -29,6 +33,15 @@ export class EventTable {
   readonly tid = new IntColumn(16);
   readonly cols: IntColumn[];
   count = 0;
+  /**
+   * Rows written by the log reader's line decoders, not yet in the columns: row r is
+   * stage[r * stride, (r + 1) * stride) = ts, pos, tid code, then one value per field
+   * (integers only). `count` includes them; commitStage() moves them into the columns,
+   * which every other append and TraceStore.commit()/trim() do first.
+   */
+  stage = EMPTY_STAGE;
+  staged = 0;
+  readonly stride: number;
   private readonly colIndex = new Map<string, number>();
   private readonly isString: Uint8Array;
 
@@ -36,10 +49,40 @@ export class EventTable {
     this.cols = fields.map(() => new IntColumn(16));
     this.isString = Uint8Array.from(fields, (f) => (f.valueType === 'string' ? 1 : 0));
     fields.forEach((f, i) => { if (!this.colIndex.has(f.name)) this.colIndex.set(f.name, i); });
+    this.stride = 3 + fields.length;
+  }
+
+  /** Makes room for n rows in all. */
+  ensureCapacity(n: number): void {
+    this.ts.ensureCapacity(n);
+    this.pos.ensureCapacity(n);
+    this.tid.ensureCapacity(n);
+    for (const c of this.cols) c.ensureCapacity(n);
+  }
+
+  /** Allocates the stage (STAGE_ROWS rows) on first use. */
+  openStage(): Float64Array {
+    if (this.stage.length === 0) this.stage = new Float64Array(STAGE_ROWS * this.stride);
+    return this.stage;
+  }
+
+  /** Moves staged rows into the columns. */
+  commitStage(): void {
+    const n = this.staged;
+    if (n === 0) return;
+    this.staged = 0;
+    const st = this.stage;
+    const stride = this.stride;
+    this.ts.appendStrided(st, 0, stride, n);
+    this.pos.appendStrided(st, 1, stride, n);
+    this.tid.appendStrided(st, 2, stride, n);
+    const cols = this.cols;
+    for (let f = 0; f < cols.length; f++) cols[f]!.appendStrided(st, 3 + f, stride, n);
   }
 
   /** Appends a decoded row; string fields are read from buf. */
   addDecoded(ts: number, pos: number, tidCode: number, scratch: DecodeScratch, buf: Buffer): void {
+    if (this.staged > 0) this.commitStage();
     this.ts.push(ts);
     this.pos.push(pos);
     this.tid.push(tidCode);
@@ -60,6 +103,7 @@ export class EventTable {
 
   /** Appends a row from plain values (simpletrace, tests). */
   addValues(ts: number, pos: number, tidCode: number, values: readonly FieldValue[]): void {
+    if (this.staged > 0) this.commitStage();
     this.ts.push(ts);
     this.pos.push(pos);
     this.tid.push(tidCode);
@@ -124,6 +168,8 @@ export class EventTable {
   }
 
   trim(): void {
+    this.commitStage();
+    this.stage = EMPTY_STAGE;
     this.ts.trim(); this.pos.trim(); this.tid.trim();
     for (const c of this.cols) c.trim();
   }
@@ -274,9 +320,15 @@ export class TraceStore {
     }
   }
 
+  /** Moves every table's staged rows into its columns. */
+  commit(): void {
+    for (const t of this.tables.values()) if (t.staged > 0) t.commitStage();
+  }
+
   /** Drops spare capacity, and the time columns when the source had no time. */
   trim(): void {
     for (const t of this.tables.values()) {
+      t.commitStage();
       if (!this.hasTime) { t.ts.data = new Float64Array(0); t.ts.length = 0; }
       t.trim();
     }

@@ -36,8 +36,10 @@ export interface SerializedStore {
   errors: string[];
 }
 
+// Columns travel untrimmed (a view of the whole buffer, transferred): the receiver
+// copies them while merging, or trims them when they are the whole result.
 function col(c: IntColumn, transfer: ArrayBuffer[]): SerializedColumn {
-  const data = c.trim();
+  const data = c.view();
   transfer.push(data.buffer as ArrayBuffer);
   return { kind: c.kind, data };
 }
@@ -47,7 +49,7 @@ export function serializeStore(store: TraceStore): { data: SerializedStore; tran
   const transfer: ArrayBuffer[] = [];
   const tables: SerializedTable[] = [];
   for (const t of store.tables.values()) {
-    const ts = t.ts.trim();
+    const ts = t.ts.data.subarray(0, t.ts.length);
     transfer.push(ts.buffer as ArrayBuffer);
     tables.push({ name: t.name, unknown: t.unknown, fields: [...t.fields], ts, pos: col(t.pos, transfer), tid: col(t.tid, transfer), cols: t.cols.map((c) => col(c, transfer)) });
   }
@@ -109,14 +111,16 @@ export function appendStore(target: TraceStore, part: TraceStore, lineOffset: nu
   const strMap = part.strings.values.map((s) => target.strings.intern(s));
   const tidMap = part.tids.map((t) => (t === undefined ? 0 : target.tidCode(t)));
   const posAdd = part.positionKind === 'line' ? lineOffset : 0;
+  const strIdentity = isIdentity(strMap);
+  const tidIdentity = isIdentity(tidMap);
   for (const pt of part.tables.values()) {
     const tt = target.tableFor(pt.name, pt.unknown ? null : pt.fields);
     appendTimes(tt.ts, pt.ts, pt.count, delta);
     tt.pos.append(pt.pos, false, posAdd);
-    tt.tid.append(pt.tid, false, 0, tidMap);
+    tt.tid.append(pt.tid, false, 0, tidIdentity ? undefined : tidMap);
     pt.cols.forEach((c, i) => {
       const f = pt.fields[i]!;
-      tt.cols[i]!.append(c, f.signed, 0, f.valueType === 'string' ? strMap : undefined);
+      tt.cols[i]!.append(c, f.signed, 0, f.valueType === 'string' && !strIdentity ? strMap : undefined);
     });
     tt.count += pt.count;
   }
@@ -129,6 +133,11 @@ export function appendStore(target: TraceStore, part: TraceStore, lineOffset: nu
   target.lines += part.lines;
   target.droppedEvents += part.droppedEvents;
   target.errors.push(...part.errors);
+}
+
+function isIdentity(map: readonly number[]): boolean {
+  for (let i = 0; i < map.length; i++) if (map[i] !== i) return false;
+  return true;
 }
 
 function appendTimes(dst: F64Column, src: F64Column, n: number, delta: number): void {

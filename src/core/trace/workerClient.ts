@@ -30,6 +30,11 @@ export interface WorkerReadOptions {
   readonly workerScript?: string | undefined;
 }
 
+/** Plain log files are split into up to this many ranges per worker… */
+const RANGES_PER_WORKER = 8;
+/** …of at least this size. */
+const MIN_RANGE_BYTES = 8 * 1024 * 1024;
+
 /** The catalogue as a worker can rebuild it: built-ins by version, others as declarations. */
 export function catalogueSpec(cat: Catalogue): CatalogueSpec {
   const m = /^builtin:qemu-(.+)$/.exec(cat.source);
@@ -90,7 +95,9 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   let ranges: ([number, number] | undefined)[] = [undefined];
   let parts: (SimpletracePart | undefined)[] = [undefined];
   if (n > 1 && size >= threshold && (await detectCompression(path)) === 'none') {
-    if ((await detectTraceFormat(path)) === 'log') ranges = await splitAtLines(path, size, n);
+    // More ranges than workers, handed out as workers finish: a worker slowed down by other
+    // load on the machine takes fewer ranges instead of holding up the end.
+    if ((await detectTraceFormat(path)) === 'log') ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / MIN_RANGE_BYTES))));
     else {
       const split = await splitSimpletrace(path, size, n);
       if (split && split.ranges.length > 1) {
@@ -108,6 +115,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   try {
     await new Promise<void>((resolve, reject) => {
       let pending = ranges.length;
+      let next = 0;
       let failed = false;
       const fail = (e: Error): void => {
         if (failed) return;
@@ -118,25 +126,36 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       const onAbort = (): void => fail(new CancelledError());
       if (opts.signal?.aborted) { onAbort(); return; }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
-      ranges.forEach((range, idx) => {
+      const nWorkers = Math.min(n, ranges.length);
+      for (let k = 0; k < nWorkers; k++) {
         const w = startWorker(opts.workerScript);
         workers.push(w);
+        /** Range the worker is reading; -1 once it has no more work (then it is terminated by us). */
+        let current = -1;
+        const startNext = (): void => {
+          current = next++;
+          const range = ranges[current];
+          const part = parts[current];
+          const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}), ...(part ? { simpletrace: part } : {}) };
+          w.postMessage(req);
+        };
         w.on('message', (msg: FromWorker) => {
           if (failed) return;
           if (msg.type === 'progress') { read += msg.bytes; opts.onProgress?.(read, size); return; }
           if (msg.type === 'error') { fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return; }
-          results[idx]!.push(deserializeStore(msg.store));
+          results[current]!.push(deserializeStore(msg.store));
           if (msg.type === 'done') {
+            pending--;
+            if (next < ranges.length) { startNext(); return; }
+            current = -1;
             void w.terminate();
-            if (--pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
+            if (pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
           }
         });
         w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-        w.on('exit', (code) => { if (code !== 0 && !failed && results[idx]!.length === 0) fail(new Error(`trace worker exited with code ${code}`)); });
-        const part = parts[idx];
-        const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}), ...(part ? { simpletrace: part } : {}) };
-        w.postMessage(req);
-      });
+        w.on('exit', (code) => { if (code !== 0 && !failed && current >= 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        startNext();
+      }
     });
   } finally {
     for (const w of workers) void w.terminate();
@@ -147,8 +166,17 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
 /** Merges the batches of each range, ranges in file order. */
 export function mergeParts(parts: TraceStore[][]): TraceStore {
   const flat = parts.flat();
-  if (flat.length === 1) return flat[0]!;
+  if (flat.length === 1) return finishStore(flat[0]!);
   const target = new TraceStore();
+  // Sizes every column once, so the appends below copy each value once.
+  const rows = new Map<string, number>();
+  for (const p of flat) {
+    for (const t of p.tables.values()) {
+      if (!rows.has(t.name)) target.tableFor(t.name, t.unknown ? null : t.fields);
+      rows.set(t.name, (rows.get(t.name) ?? 0) + t.count);
+    }
+  }
+  for (const [name, n] of rows) target.table(name)!.ensureCapacity(n);
   let lineOffset = 0;
   for (const range of parts) {
     let rangeLines = 0;
