@@ -41,6 +41,24 @@ export function catalogueSpec(cat: Catalogue): CatalogueSpec {
   return m ? { kind: 'builtin', version: m[1]! } : { kind: 'decls', decls: cat.decls() };
 }
 
+const HOOK_FLAGS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader']);
+
+/**
+ * The parent's node flags minus module hooks (e.g. `--import tsx`): a bundled worker needs
+ * none, and each hook would otherwise be loaded and consulted in every worker.
+ */
+function withoutModuleHooks(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (HOOK_FLAGS.has(a)) { i++; continue; }
+    const eq = a.indexOf('=');
+    if (eq > 0 && HOOK_FLAGS.has(a.slice(0, eq))) continue;
+    out.push(a);
+  }
+  return out;
+}
+
 /** Starts the worker script; a .ts script (tests, bench under tsx) is loaded through tsx's require hook. */
 function startWorker(script: string | undefined): Worker {
   let file = script;
@@ -48,7 +66,19 @@ function startWorker(script: string | undefined): Worker {
     const bundled = join(__dirname, 'traceWorker.js');
     file = existsSync(bundled) ? bundled : join(__dirname, '..', '..', 'worker', 'traceWorker.ts');
   }
-  if (!file.endsWith('.ts')) return new Worker(file);
+  if (!file.endsWith('.ts')) {
+    const execArgv = withoutModuleHooks(process.execArgv);
+    if (execArgv.length < process.execArgv.length) {
+      try {
+        return new Worker(file, { execArgv });
+      } catch (e) {
+        // Process-wide flags (--max-old-space-size, --title, …) are refused when listed
+        // explicitly; the worker then inherits every flag, hooks included.
+        if ((e as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw e;
+      }
+    }
+    return new Worker(file);
+  }
   return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true });
 }
 
@@ -108,6 +138,8 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   }
   const spec = catalogueSpec(catalogue);
   const results: TraceStore[][] = ranges.map(() => []);
+  const done: boolean[] = ranges.map(() => false);
+  const merger = new OrderedMerger(size);
   const workers: Worker[] = [];
   let read = 0;
   const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
@@ -146,9 +178,17 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
           results[current]!.push(deserializeStore(msg.store));
           if (msg.type === 'done') {
             pending--;
-            if (next < ranges.length) { startNext(); return; }
-            current = -1;
-            void w.terminate();
+            done[current] = true;
+            if (next < ranges.length) startNext();
+            else { current = -1; void w.terminate(); }
+            // Ranges are merged in file order as soon as every earlier range is in, while
+            // the workers go on parsing later ones (each worker has its next range first).
+            try {
+              while (merger.ranges < ranges.length && done[merger.ranges]) { merger.add(results[merger.ranges]!); results[merger.ranges - 1] = []; }
+            } catch (e) {
+              fail(e instanceof Error ? e : new Error(String(e)));
+              return;
+            }
             if (pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
           }
         });
@@ -160,7 +200,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   } finally {
     for (const w of workers) void w.terminate();
   }
-  return mergeParts(results);
+  return merger.finish();
 }
 
 /** Merges the batches of each range, ranges in file order. */
@@ -184,4 +224,54 @@ export function mergeParts(parts: TraceStore[][]): TraceStore {
     lineOffset += rangeLines;
   }
   return finishStore(target);
+}
+
+/**
+ * Merges the batches of consecutive ranges into one store, range by range in file order.
+ * The columns are sized once from the rows per input byte of the first two ranges.
+ */
+class OrderedMerger {
+  /** Number of ranges merged so far. */
+  ranges = 0;
+  private target: TraceStore | undefined;
+  private first: TraceStore[] | undefined;
+  private lineOffset = 0;
+
+  constructor(private readonly size: number) {}
+
+  add(parts: TraceStore[]): void {
+    this.ranges++;
+    if (this.ranges === 1) { this.first = parts; return; }
+    if (this.target === undefined) {
+      const target = new TraceStore();
+      const all = [...this.first!, ...parts];
+      let bytes = 0;
+      const rows = new Map<string, number>();
+      for (const p of all) {
+        bytes += p.bytes;
+        for (const t of p.tables.values()) {
+          if (!rows.has(t.name)) target.tableFor(t.name, t.unknown ? null : t.fields);
+          rows.set(t.name, (rows.get(t.name) ?? 0) + t.count);
+        }
+      }
+      const scale = bytes > 0 ? Math.max(1, this.size / bytes) : 1;
+      for (const [name, n] of rows) target.table(name)!.ensureCapacity(Math.ceil(n * scale * 1.02) + 16);
+      this.target = target;
+      this.append(this.first!);
+      this.first = undefined;
+    }
+    this.append(parts);
+  }
+
+  private append(parts: TraceStore[]): void {
+    let rangeLines = 0;
+    for (const p of parts) { appendStore(this.target!, p, this.lineOffset); rangeLines += p.lines; }
+    this.lineOffset += rangeLines;
+  }
+
+  /** The merged store; every range must have been added. */
+  finish(): TraceStore {
+    if (this.target === undefined) return mergeParts(this.first ? [this.first] : []);
+    return finishStore(this.target);
+  }
 }
