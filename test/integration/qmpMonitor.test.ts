@@ -113,10 +113,14 @@ test('qmig migrate and qmig watch drive and follow a real migration', async (t) 
   assert.match(bad.err, /multifd-channels must be between 1 and 255/);
 });
 
-test('postcopy switch with the dirtying guest', async (t) => {
-  if (!needQemu(t)) return;
-  if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return;
-  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-pc-'));
+/**
+ * A source and a destination QEMU both booting the lab's dirtying guest, with monitors attached;
+ * undefined when a component is missing (and the test skipped).
+ */
+async function dirtyingPair(t: TestContext, prefix: string): Promise<{ ms: MigrationMonitor; md: MigrationMonitor; dir: string } | undefined> {
+  if (!needQemu(t)) return undefined;
+  if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return undefined;
+  const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const kernel = join(dir, 'guest.bin');
   await buildGuest('nasm', kernel);
@@ -125,6 +129,13 @@ test('postcopy switch with the dirtying guest', async (t) => {
   const src = await started(t, TestQemu.start({ name: 'src', memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
   const dst = await started(t, TestQemu.start({ name: 'dst', memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
   const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
+  return { ms, md, dir };
+}
+
+test('postcopy switch with the dirtying guest', async (t) => {
+  const pair = await dirtyingPair(t, 'qmig-mon-pc-');
+  if (!pair) return;
+  const { ms, md } = pair;
   await new Promise((r) => setTimeout(r, 1500));
   const seen = new Set<string>();
   const r = await runPairedMigration(ms, md, {
@@ -140,16 +151,9 @@ test('postcopy switch with the dirtying guest', async (t) => {
 });
 
 test('postcopy recovery: pause out-of-band on both sides, recover on a fresh URI, complete', async (t) => {
-  if (!needQemu(t)) return;
-  if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return;
-  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-rec-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const kernel = join(dir, 'guest.bin');
-  await buildGuest('nasm', kernel);
-  const guest = ['-kernel', kernel, '-append', guestCommandLine({ rateMiBps: 32, zeroSixteenths: 4, regionMiB: 16 })];
-  const src = await started(t, TestQemu.start({ name: 'src', memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
-  const dst = await started(t, TestQemu.start({ name: 'dst', memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
-  const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
+  const pair = await dirtyingPair(t, 'qmig-mon-rec-');
+  if (!pair) return;
+  const { ms, md, dir } = pair;
   assert.ok(ms.client.oobEnabled && md.client.oobEnabled, 'both connections negotiated oob');
   await new Promise((r) => setTimeout(r, 1500));
 
