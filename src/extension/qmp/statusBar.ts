@@ -2,12 +2,15 @@ import * as vscode from 'vscode';
 import { formatSeconds, progressOf, secondsLeft } from '../../core/monitor';
 import type { QmpSession } from './session';
 
+const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
 /** One status bar item for the migration in progress (the source's first), hidden when none is. */
 export class MigrationStatusBar implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('qemuMigration.migrationStatus', vscode.StatusBarAlignment.Left, 50);
   /** Keeps showing the last result for a while after a migration ends. */
   private lastEnded: { text: string; until: number } | undefined;
-  private wasActive = new Set<string>();
+  /** Last status seen per connection: a migration that starts and ends between two polls still counts as ended. */
+  private readonly lastStatus = new Map<string, string>();
 
   constructor(private readonly session: QmpSession) {
     this.item.name = 'QEMU Migration';
@@ -21,9 +24,12 @@ export class MigrationStatusBar implements vscode.Disposable {
     for (const c of conns) {
       const m = c.monitor;
       if (!m) continue;
-      if (m.active) this.wasActive.add(c.spec.id);
+      const before = this.lastStatus.get(c.spec.id);
+      this.lastStatus.set(c.spec.id, m.status);
       // Source first: when both sides end in the same update, the source's result is shown.
-      else if (this.wasActive.delete(c.spec.id)) ended ??= `${c.spec.label}: migration ${m.status}`;
+      if (!m.active && before !== undefined && before !== m.status && TERMINAL.has(m.status) && !TERMINAL.has(before)) {
+        ended ??= `${c.spec.label}: migration ${m.status}`;
+      }
     }
     if (ended !== undefined) this.lastEnded = { text: ended, until: Date.now() + 30_000 };
     if (active?.monitor) {
