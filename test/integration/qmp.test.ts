@@ -1,90 +1,45 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { hasProgram, requireComponent } from '../support/components';
+import { qemuBin, TestQemu } from '../support/qemuPair';
 import { QmpClient } from '../../src/core/qmp/client';
 import { QmpError } from '../../src/core/qmp/errors';
 import { QmpSchema } from '../../src/core/qmp/schema';
 import { queryStatus } from '../../src/core/qmp/migration';
 
-const qemuBin = process.env.QEMU_BINARY ?? 'qemu-system-x86_64';
 const qemuPresent = hasProgram(qemuBin);
 const repoRoot = resolve(__dirname, '..', '..');
 
-interface RunningQemu {
-  dir: string;
-  socket: string;
-  child: ChildProcess;
-  exited: Promise<void>;
-  stderr: () => string;
-}
-
-async function connectWhenReady(socket: string, q: RunningQemu, deadlineMs = 20_000): Promise<QmpClient> {
+async function connectWhenReady(q: TestQemu, deadlineMs = 20_000): Promise<QmpClient> {
   const end = Date.now() + deadlineMs;
   for (;;) {
     try {
-      return await QmpClient.connect(socket, { connectTimeoutMs: 5000 });
+      return await QmpClient.connect(q.socket, { connectTimeoutMs: 5000 });
     } catch (e) {
-      if (q.child.exitCode !== null) throw new Error(`QEMU exited (${q.child.exitCode}): ${q.stderr()}`);
+      if (q.child.exitCode !== null) throw new Error(`QEMU exited (${q.child.exitCode}): ${q.stderr}`);
       if (Date.now() > end) throw e;
       await new Promise((r) => setTimeout(r, 50));
     }
   }
 }
 
-/** Starts QEMU paused (-S) with a QMP socket in a private directory, in its own process group. */
-function startQemu(): RunningQemu {
-  const dir = mkdtempSync(join(tmpdir(), 'qmig-qmp-it-'));
-  const socket = join(dir, 'q.sock');
-  const args = [
-    '-M', 'pc', '-m', '64', '-nographic', '-nodefaults',
-    '-accel', 'kvm', '-accel', 'tcg',
-    '-qmp', `unix:${socket},server=on,wait=off`,
-    '-S',
-  ];
-  const child = spawn(qemuBin, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.setEncoding('utf8').on('data', (t: string) => {
-    stderr += t;
-  });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  return { dir, socket, child, exited, stderr: () => stderr };
+/** A small QEMU, paused (-S), with a QMP socket in a private directory, in its own process group. */
+function startQemu(): TestQemu {
+  return TestQemu.start({ name: 'q', memoryMiB: 64, extraArgs: ['-S'] });
 }
 
-async function stopQemu(q: RunningQemu): Promise<void> {
-  const pid = q.child.pid;
-  if (pid !== undefined && q.child.exitCode === null && q.child.signalCode === null) {
-    try {
-      process.kill(-pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-    const killed = await Promise.race([q.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000))]);
-    if (!killed) {
-      try {
-        process.kill(-pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-      await q.exited;
-    }
-  }
-  rmSync(q.dir, { recursive: true, force: true });
-}
-
-let shared: Promise<{ q: RunningQemu; client: QmpClient }> | undefined;
+let shared: Promise<{ q: TestQemu; client: QmpClient }> | undefined;
 
 /** One paused QEMU for the read-only tests, started on first use, stopped after all tests. */
-function sharedQemu(): Promise<{ q: RunningQemu; client: QmpClient }> {
+function sharedQemu(): Promise<{ q: TestQemu; client: QmpClient }> {
   shared ??= (async () => {
     const q = startQemu();
     try {
-      return { q, client: await connectWhenReady(q.socket, q) };
+      return { q, client: await connectWhenReady(q) };
     } catch (e) {
-      await stopQemu(q);
+      await q.stop();
       throw e;
     }
   })();
@@ -96,7 +51,7 @@ after(async () => {
   const s = await shared.catch(() => undefined);
   if (!s) return;
   await s.client.close();
-  await stopQemu(s.q);
+  await s.q.stop();
 });
 
 function needQemu(t: TestContext): boolean {
@@ -173,8 +128,8 @@ test('real QEMU 7.2: hmp, QMP errors and an out-of-band command', async (t) => {
 test('real QEMU 7.2: events arrive with QMP timestamps', async (t) => {
   if (!needQemu(t)) return;
   const q = startQemu();
-  t.after(() => stopQemu(q));
-  const client = await connectWhenReady(q.socket, q);
+  t.after(() => q.stop());
+  const client = await connectWhenReady(q);
   t.after(() => client.close());
   const resumed = client.waitForEvent('RESUME', { timeoutMs: 10_000 });
   await client.execute('cont');
@@ -191,8 +146,8 @@ test('real QEMU 7.2: qmig qmp end to end', async (t) => {
   if (!needQemu(t)) return;
   // QEMU serves one client per QMP socket: this test's QEMU is its own, with no client attached.
   const q = startQemu();
-  t.after(() => stopQemu(q));
-  await (await connectWhenReady(q.socket, q)).close();
+  t.after(() => q.stop());
+  await (await connectWhenReady(q)).close();
   const ok = await runCli(['qmp', q.socket, 'query-status']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout), { running: false, singlestep: false, status: 'prelaunch' });
