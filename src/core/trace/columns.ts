@@ -23,6 +23,14 @@ function nextKind(kind: IntKind, v: number): IntKind {
   }
   return 'f64';
 }
+/** The narrowest kind at or above `kind` that holds every value in [lo, hi]. */
+function kindHolding(kind: IntKind, lo: number, hi: number): IntKind {
+  let k = kind;
+  if (!(lo >= LO[k] && lo <= HI[k])) k = nextKind(k, lo);
+  if (!(hi >= LO[k] && hi <= HI[k])) k = nextKind(k, hi);
+  if (!(lo >= LO[k] && lo <= HI[k])) k = 'f64';
+  return k;
+}
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 export function allocInt(kind: IntKind, n: number): IntArray {
@@ -119,11 +127,7 @@ export class IntColumn {
         }
         if (frac) this.widenTo('f64');
         else if (!(lo >= this.lo && hi <= this.hi)) {
-          let kind: IntKind = this.knd;
-          if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
-          if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
-          if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
-          this.widenTo(kind);
+          this.widenTo(kindHolding(this.knd, lo, hi));
         }
       }
       this.reserve(k);
@@ -152,11 +156,7 @@ export class IntColumn {
     if (!copyFits(this.knd, this.arr, this.n, src, off, stride, end)) {
       const lo = stridedMin(src, off, stride, end);
       const hi = stridedMax(src, off, stride, end);
-      let kind: IntKind = this.knd;
-      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
-      if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
-      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
-      this.widenTo(kind);
+      this.widenTo(kindHolding(this.knd, lo, hi));
       this.reserve(n);
       copyFits(this.knd, this.arr, this.n, src, off, stride, end);
     }
@@ -266,11 +266,7 @@ export class IntColumn {
       hi = stridedMax(t, 0, 1, n);
     }
     if (!(lo >= this.lo && hi <= this.hi)) {
-      let kind: IntKind = this.knd;
-      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = nextKind(kind, lo);
-      if (!(hi >= LO[kind] && hi <= HI[kind])) kind = nextKind(kind, hi);
-      if (!(lo >= LO[kind] && lo <= HI[kind])) kind = 'f64';
-      this.widenTo(kind);
+      this.widenTo(kindHolding(this.knd, lo, hi));
     }
     this.reserve(n);
     (this.arr as Float64Array).set(vals as Float64Array, this.n);
