@@ -1,6 +1,7 @@
 // Builds every entry point of the extension into dist/.
 // Usage: node esbuild.mjs [--watch] [--production]
 import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -67,6 +68,19 @@ if (watch) {
 } else {
   await Promise.all(configs.map((c) => esbuild.build(c)));
   if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
+}
+
+// The trace reader's WebAssembly line scanner (clang and lld from Debian: `clang`, `lld`).
+const scannerSource = 'src/core/trace/wasm/logscan.c';
+mkdirSync('dist', { recursive: true });
+try {
+  execFileSync('clang', [
+    '--target=wasm32', '-O3', '-nostdlib', '-ffp-contract=off', '-mbulk-memory', '-mnontrapping-fptoint', '-msimd128', '-Wall', '-Wextra', '-Werror',
+    '-Wl,--no-entry', '-Wl,--strip-all', '-o', 'dist/logscan.wasm', scannerSource,
+  ], { stdio: 'inherit' });
+} catch (e) {
+  console.error(`building dist/logscan.wasm from ${scannerSource} failed (needs clang and lld: apt-get install clang lld): ${e.message}`);
+  process.exit(1);
 }
 
 // Non-code assets the bundles load at run time.

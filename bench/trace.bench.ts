@@ -6,13 +6,12 @@
  * Usage: node --import tsx bench/trace.bench.ts [--size MiB] [--runs N] [--out BENCHMARKS.md]
  */
 import { spawnSync } from 'node:child_process';
-import { build } from 'esbuild';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { builtinCatalogue } from '../src/core/trace/catalogues/index';
 import type { Catalogue } from '../src/core/trace/catalogue';
-import { readTrace } from '../src/core/trace/readTrace';
+import { readTrace, type LineScanner } from '../src/core/trace/readTrace';
 import { readTraceInWorker } from '../src/core/trace/workerClient';
 import { isStringType } from '../src/core/trace/traceEventsParser';
 
@@ -138,11 +137,12 @@ function timeWcL(path: string): { seconds: number; lines: number } {
   return { seconds, lines: Number(r.stdout.trim().split(/\s+/)[0]) };
 }
 
-/** The worker as the extension ships it (bundled by esbuild), so the timing excludes TypeScript loading. */
-async function buildWorker(): Promise<string> {
-  const out = join(dataDir, 'traceWorker.js');
-  await build({ entryPoints: [join(__dirname, '..', 'src', 'worker', 'traceWorker.ts')], outfile: out, bundle: true, platform: 'node', format: 'cjs', target: 'node20', logLevel: 'warning' });
-  return out;
+/** The worker and the WebAssembly scanner as the extension ships them (the project build), so the timing excludes TypeScript loading. */
+function buildWorker(): string {
+  const root = join(__dirname, '..');
+  const r = spawnSync(process.execPath, ['esbuild.mjs'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('build failed');
+  return join(root, 'dist', 'traceWorker.js');
 }
 
 let workerScript: string | undefined;
@@ -150,10 +150,10 @@ let workerScript: string | undefined;
 interface EngineRun { seconds: number; cpuSeconds: number; events: number; bytes: number; perEvent: number; malformed: number; other: number }
 
 /** Wall time and CPU time of the whole process (main thread and workers) for one read. */
-async function timeEngine(path: string, cat: Catalogue): Promise<EngineRun> {
+async function timeEngine(path: string, cat: Catalogue, scanner: LineScanner = 'wasm'): Promise<EngineRun> {
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  const store = await readTraceInWorker(path, cat, { workerScript });
+  const store = await readTraceInWorker(path, cat, { workerScript, scanner });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
   const events = store.count();
@@ -192,19 +192,21 @@ async function main(): Promise<void> {
   if (!existsSync(simplePath)) { console.log(`generating ${simplePath} (${lines} events)…`); generateSimple(cat, lines); }
   if (args.includes('--generate-only')) return;
 
-  workerScript = await buildWorker();
+  workerScript = buildWorker();
   const loadStart = loadavg();
   timeWcL(logPath); // warm the page cache for both readers
   const wc = [timeWcL(logPath), timeWcL(logPath), timeWcL(logPath)].sort((a, b) => a.seconds - b.seconds)[0]!;
   const log = await bestOf(runs, () => timeEngine(logPath, cat));
   const simple = await bestOf(runs, () => timeEngine(simplePath, cat));
   const inline = await bestOf(runs, () => timeInline(logPath, cat));
+  const jsOnly = await bestOf(Math.min(runs, 2), () => timeEngine(logPath, cat, 'js'));
   const loadEnd = loadavg();
   const mb = log.bytes / 1e6;
   const cpu = (readFileSync('/proc/cpuinfo', 'utf8').match(/model name\s*:\s*(.*)/) ?? [])[1] ?? cpus()[0]?.model ?? 'unknown';
   const rows = [
     `| \`wc -l\` | ${fmt(wc.seconds)} s | ${fmt(mb / wc.seconds)} MB/s | ${fmt(wc.lines / wc.seconds / 1e6)} M lines/s | – | – |`,
     `| engine, log backend (${log.events} events) | ${fmt(log.seconds)} s (CPU ${fmt(log.cpuSeconds)} s) | ${fmt(mb / log.seconds)} MB/s (${fmt(mb / log.cpuSeconds)} per CPU-s) | ${fmt(log.events / log.seconds / 1e6)} M events/s | ${fmt(log.seconds / wc.seconds)}× | ${fmt(log.perEvent)} |`,
+    `| engine, log backend, JavaScript scanner only (no WebAssembly) | ${fmt(jsOnly.seconds)} s (CPU ${fmt(jsOnly.cpuSeconds)} s) | ${fmt(mb / jsOnly.seconds)} MB/s | ${fmt(jsOnly.events / jsOnly.seconds / 1e6)} M events/s | ${fmt(jsOnly.seconds / wc.seconds)}× | ${fmt(jsOnly.perEvent)} |`,
     `| one thread, log backend (\`readTrace\`, no workers) | ${fmt(inline.seconds)} s (CPU ${fmt(inline.cpuSeconds)} s) | ${fmt(mb / inline.seconds)} MB/s | ${fmt(inline.events / inline.seconds / 1e6)} M events/s | ${fmt(inline.seconds / wc.seconds)}× | ${fmt(inline.perEvent)} |`,
     `| engine, simpletrace (${simple.events} events, ${fmt(simple.bytes / 1e6)} MB) | ${fmt(simple.seconds)} s (CPU ${fmt(simple.cpuSeconds)} s) | ${fmt(simple.bytes / 1e6 / simple.seconds)} MB/s (${fmt(simple.bytes / 1e6 / simple.cpuSeconds)} per CPU-s) | ${fmt(simple.events / simple.seconds / 1e6)} M events/s | – | ${fmt(simple.perEvent)} |`,
   ];

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything the workbench, its tests and its demo need, then builds it.
 # Idempotent: what is already present is not installed again.
-#   system (apt, needs root): QEMU, qemu-img, DPDK testpmd, Chromium, nasm, strace, libkrb5-dev
+#   system (apt, needs root): QEMU, qemu-img, DPDK testpmd, Chromium, nasm, strace, libkrb5-dev,
+#     clang and lld (the trace reader's WebAssembly scanner)
 #   npm: the project's dependencies; Node 24 and code-server into a cache folder outside the repo
 # Environment: QMW_CACHE (default ~/.cache/qemu-migration-workbench), QMW_SKIP_APT=1, QMW_SKIP_CODE_SERVER=1
 set -euo pipefail
@@ -10,7 +11,7 @@ cd "$(dirname "$0")/.."
 CACHE="${QMW_CACHE:-$HOME/.cache/qemu-migration-workbench}"
 CODE_SERVER_VERSION=4.139.1
 APT_PACKAGES=(qemu-system-x86 qemu-utils dpdk-dev librte-net-vhost23 librte-vhost23 librte-mempool-ring23
-  chromium libkrb5-dev nasm strace xz-utils ca-certificates)
+  chromium libkrb5-dev nasm strace xz-utils ca-certificates clang lld)
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 

@@ -5,7 +5,9 @@
 import { parentPort } from 'node:worker_threads';
 import { Catalogue } from '../core/trace/catalogue';
 import { builtinCatalogue } from '../core/trace/catalogues/index';
+import { copyIntoPlace, summarizeStore, type RangePlan } from '../core/trace/assemble';
 import { finishBatch, readTraceWith } from '../core/trace/readTrace';
+import type { TraceStore } from '../core/trace/store';
 import { CancelledError } from '../core/trace/source';
 import { serializeStore } from '../core/trace/storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from '../core/trace/workerProtocol';
@@ -23,8 +25,26 @@ function catalogueOf(spec: CatalogueSpec): Catalogue {
   return spec.kind === 'builtin' ? builtinCatalogue(spec.version) : new Catalogue(spec.decls, 'worker');
 }
 
+/** Stores of the ranges this worker read, kept until they are copied into place. */
+const held = new Map<number, TraceStore>();
+
+function assemble(range: number, plan: RangePlan): void {
+  const store = held.get(range);
+  if (!store) { post({ type: 'error', message: `range ${range} is not held by this worker`, cancelled: false }); return; }
+  try {
+    copyIntoPlace(store, plan);
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled: false });
+    return;
+  }
+  held.delete(range);
+  post({ type: 'assembled', range });
+}
+
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') { controller.abort(); return; }
+  if (msg.type === 'assemble') { assemble(msg.range, msg.plan); return; }
+  const hold = msg.hold;
   let lastProgress = 0;
   let total = 0;
   readTraceWith(msg.path, catalogueOf(msg.catalogue), {
@@ -32,7 +52,9 @@ port.on('message', (msg: ToWorker) => {
     end: msg.end,
     simpletracePart: msg.simpletrace,
     signal: controller.signal,
-    batchBytes: msg.batchBytes,
+    // A held range is one store: no batches.
+    batchBytes: hold !== undefined ? undefined : msg.batchBytes,
+    scanner: msg.scanner,
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },
     onProgress: (bytes) => {
       total = bytes;
@@ -41,6 +63,11 @@ port.on('message', (msg: ToWorker) => {
   }, finishBatch, true).then(
     (store) => {
       if (total > lastProgress) post({ type: 'progress', bytes: total - lastProgress });
+      if (hold !== undefined) {
+        held.set(hold, store);
+        post({ type: 'held', range: hold, shape: summarizeStore(store) });
+        return;
+      }
       const s = serializeStore(store);
       post({ type: 'done', store: s.data }, s.transfer);
     },

@@ -164,6 +164,25 @@ export class IntColumn {
     this.n = b + n;
   }
 
+  /**
+   * Appends n integer values (no NaN) whose range is [lo, hi], supplied by values(kind)
+   * as an array of the column's kind once it holds that range: a plain copy, no
+   * conversion here. values('f64') is also asked for a bigint column.
+   */
+  appendRange(n: number, lo: number, hi: number, values: (kind: IntKind) => IntArray): void {
+    if (n === 0) return;
+    if (this.staged > 0) this.flush();
+    if (isBigKind(this.knd)) {
+      const src = values('f64');
+      for (let i = 0; i < n; i++) this.pushBig(BigInt(src[i]!), this.knd === 'i64');
+      return;
+    }
+    if (!(lo >= this.lo && hi <= this.hi)) this.widenTo(kindHolding(this.knd, lo, hi));
+    this.reserve(n);
+    (this.arr as Float64Array).set(values(this.knd) as Float64Array, this.n);
+    this.n += n;
+  }
+
   private reserve(extra: number): void {
     if (this.n + extra <= this.arr.length) return;
     const next = allocInt(this.knd, Math.max(16, this.arr.length * 2, this.n + extra));
@@ -370,6 +389,17 @@ export class F64Column {
       this.data = next;
     }
     copyF64(this.data, this.length, src, off, stride, off + n * stride);
+    this.length = need;
+  }
+  /** Appends every value of src. */
+  appendValues(src: Float64Array): void {
+    const need = this.length + src.length;
+    if (need > this.data.length) {
+      const next = new Float64Array(Math.max(16, this.data.length * 2, need));
+      next.set(this.data.subarray(0, this.length));
+      this.data = next;
+    }
+    this.data.set(src, this.length);
     this.length = need;
   }
   trim(): Float64Array {

@@ -133,6 +133,11 @@ export class Decoder {
     return this.interpret(buf, pos, end, out);
   }
 
+  /** The format's literal and conversion steps. */
+  get formatSteps(): readonly FormatStep[] {
+    return this.steps;
+  }
+
   /** The generated decoder for this format, or null when only the interpreter can read it. */
   fastDecoder(): FastDecode | null {
     let fast = this.fast;

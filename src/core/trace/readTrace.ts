@@ -21,7 +21,11 @@ export interface ReadTraceOptions {
   readonly chunkBytes?: number | undefined;
   /** The range is a middle part of a simpletrace file (see splitSimpletrace). */
   readonly simpletracePart?: SimpletracePart | undefined;
+  /** Log lines are scanned by the WebAssembly scanner when it is built (default), or by JavaScript only. */
+  readonly scanner?: LineScanner | undefined;
 }
+
+export type LineScanner = 'wasm' | 'js';
 
 export type TraceFormat = 'log' | 'simpletrace';
 
@@ -68,15 +72,18 @@ export async function readTraceWith(path: string, catalogue: Catalogue, opts: Re
   let read = 0;
   let sinceBatch = 0;
   let lineParser: LogLineParser | undefined;
+  const expected = opts.end !== undefined ? opts.end - (opts.start ?? 0) : 0;
   for await (const chunk of readChunks(path, { start: opts.start, end: opts.end, signal: opts.signal, chunkBytes: opts.chunkBytes })) {
     if (parser === undefined) {
       if (opts.simpletracePart) parser = new SimpletraceParser(store, catalogue, opts.simpletracePart);
       else if (looksLikeSimpletrace(chunk) || (chunk.length < 16 && chunk.length > 0 && chunk[0] === 0xff)) parser = new SimpletraceParser(store, catalogue);
-      else { lineParser = new LogLineParser(store, catalogue); parser = lineParser; }
+      else { lineParser = new LogLineParser(store, catalogue, 1, opts.scanner !== 'js'); parser = lineParser; }
     }
     parser.push(chunk);
     read += chunk.length;
     sinceBatch += chunk.length;
+    // After the first chunk, size the columns for the whole range or batch from its rows per byte.
+    if (read === chunk.length && expected > 2 * read) store.presize(Math.min(expected, opts.batchBytes ?? Infinity) / read);
     opts.onProgress?.(read);
     if (opts.batchBytes !== undefined && opts.onBatch && sinceBatch >= opts.batchBytes) {
       sinceBatch = 0;

@@ -71,7 +71,26 @@ export class EventTable {
     const n = this.staged;
     if (n === 0) return;
     this.staged = 0;
-    const st = this.stage;
+    this.appendRows(this.stage, n);
+  }
+
+  /**
+   * Appends n rows given column by column (from the WebAssembly scanner), after any staged
+   * ones: the times, then per integer column k (0 positions, 1 thread codes, 2 + f field f)
+   * its range and its values in a requested kind (see IntColumn.appendRange).
+   */
+  commitColumns(n: number, times: Float64Array, range: (k: number) => readonly [number, number], values: (k: number, kind: IntKind) => IntArray): void {
+    if (this.staged > 0) this.commitStage();
+    this.ts.appendValues(times);
+    const all = [this.pos, this.tid, ...this.cols];
+    for (let k = 0; k < all.length; k++) {
+      const [lo, hi] = range(k);
+      all[k]!.appendRange(n, lo, hi, (kind) => values(k, kind));
+    }
+    this.count += n;
+  }
+
+  private appendRows(st: Float64Array, n: number): void {
     const stride = this.stride;
     this.ts.appendStrided(st, 0, stride, n);
     this.pos.appendStrided(st, 1, stride, n);
@@ -318,6 +337,11 @@ export class TraceStore {
       next[best] = row + 1;
       yield { table: tables[best]!, row };
     }
+  }
+
+  /** Makes room in every table for its rows so far times factor (a little more), so columns grow once. */
+  presize(factor: number): void {
+    for (const t of this.tables.values()) t.ensureCapacity(Math.ceil(t.count * factor * 1.05) + 64);
   }
 
   /** Moves every table's staged rows into its columns. */

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalogue } from './catalogue';
 import { detectCompression, CancelledError, TraceReadError } from './source';
-import { detectTraceFormat, finishStore } from './readTrace';
+import { detectTraceFormat, finishStore, type LineScanner } from './readTrace';
 import { TraceStore } from './store';
+import { planAssembly, type Assembly, type StoreShape } from './assemble';
 import { appendStore, deserializeStore } from './storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
 import { splitSimpletrace, type SimpletracePart } from './simpletrace';
@@ -28,6 +29,8 @@ export interface WorkerReadOptions {
   readonly batchBytes?: number | undefined;
   /** Worker script; default dist/traceWorker.js next to the bundle, or the TypeScript source under tsx. */
   readonly workerScript?: string | undefined;
+  /** See ReadTraceOptions.scanner. */
+  readonly scanner?: LineScanner | undefined;
 }
 
 /** Plain log files are split into up to this many ranges per worker… */
@@ -136,13 +139,16 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       }
     }
   }
+  const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
   const spec = catalogueSpec(catalogue);
-  const results: TraceStore[][] = ranges.map(() => []);
-  const done: boolean[] = ranges.map(() => false);
-  const merger = new OrderedMerger(size);
+  const several = ranges.length > 1;
+  /** One range: its batches, merged here. Several: each range's shape, then an assembly. */
+  const batches: TraceStore[] = [];
+  const shapes: (StoreShape | undefined)[] = ranges.map(() => undefined);
+  const holder: Worker[] = [];
+  let assembly: Assembly | undefined;
   const workers: Worker[] = [];
   let read = 0;
-  const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
 
   try {
     await new Promise<void>((resolve, reject) => {
@@ -158,49 +164,65 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       const onAbort = (): void => fail(new CancelledError());
       if (opts.signal?.aborted) { onAbort(); return; }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
+      const finish = (): void => { opts.signal?.removeEventListener('abort', onAbort); resolve(); };
+      /** Every range read: lay out the store and have each worker copy its ranges into place. */
+      const assembleAll = (): void => {
+        try {
+          assembly = planAssembly(shapes.map((s) => s!));
+        } catch (e) {
+          fail(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+        pending = ranges.length;
+        assembly.plans.forEach((plan, range) => holder[range]!.postMessage({ type: 'assemble', range, plan } satisfies ToWorker));
+      };
       const nWorkers = Math.min(n, ranges.length);
       for (let k = 0; k < nWorkers; k++) {
         const w = startWorker(opts.workerScript);
         workers.push(w);
-        /** Range the worker is reading; -1 once it has no more work (then it is terminated by us). */
+        /** Range the worker is reading; -1 when it reads none. */
         let current = -1;
         const startNext = (): void => {
           current = next++;
           const range = ranges[current];
           const part = parts[current];
-          const req: ToWorker = { type: 'read', path, catalogue: spec, batchBytes, ...(range ? { start: range[0], end: range[1] } : {}), ...(part ? { simpletrace: part } : {}) };
+          holder[current] = w;
+          const req: ToWorker = {
+            type: 'read', path, catalogue: spec, batchBytes,
+            ...(opts.scanner ? { scanner: opts.scanner } : {}),
+            ...(range ? { start: range[0], end: range[1] } : {}),
+            ...(part ? { simpletrace: part } : {}),
+            ...(several ? { hold: current } : {}),
+          };
           w.postMessage(req);
         };
         w.on('message', (msg: FromWorker) => {
           if (failed) return;
-          if (msg.type === 'progress') { read += msg.bytes; opts.onProgress?.(read, size); return; }
-          if (msg.type === 'error') { fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return; }
-          results[current]!.push(deserializeStore(msg.store));
-          if (msg.type === 'done') {
-            pending--;
-            done[current] = true;
-            if (next < ranges.length) startNext();
-            else { current = -1; void w.terminate(); }
-            // Ranges are merged in file order as soon as every earlier range is in, while
-            // the workers go on parsing later ones (each worker has its next range first).
-            try {
-              while (merger.ranges < ranges.length && done[merger.ranges]) { merger.add(results[merger.ranges]!); results[merger.ranges - 1] = []; }
-            } catch (e) {
-              fail(e instanceof Error ? e : new Error(String(e)));
+          switch (msg.type) {
+            case 'progress': read += msg.bytes; opts.onProgress?.(read, size); return;
+            case 'error': fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return;
+            case 'batch': batches.push(deserializeStore(msg.store)); return;
+            case 'done': batches.push(deserializeStore(msg.store)); current = -1; finish(); return;
+            case 'held':
+              shapes[msg.range] = msg.shape;
+              current = -1;
+              if (next < ranges.length) startNext();
+              if (--pending === 0) assembleAll();
               return;
-            }
-            if (pending === 0) { opts.signal?.removeEventListener('abort', onAbort); resolve(); }
+            case 'assembled':
+              if (--pending === 0) finish();
+              return;
           }
         });
         w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-        w.on('exit', (code) => { if (code !== 0 && !failed && current >= 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        w.on('exit', (code) => { if (!failed && (current >= 0 || holder.includes(w)) && pending > 0) fail(new Error(`trace worker exited with code ${code}`)); });
         startNext();
       }
     });
   } finally {
     for (const w of workers) void w.terminate();
   }
-  return merger.finish();
+  return assembly ? assembly.finish() : mergeParts([batches]);
 }
 
 /** Merges the batches of each range, ranges in file order. */
@@ -224,54 +246,4 @@ export function mergeParts(parts: TraceStore[][]): TraceStore {
     lineOffset += rangeLines;
   }
   return finishStore(target);
-}
-
-/**
- * Merges the batches of consecutive ranges into one store, range by range in file order.
- * The columns are sized once from the rows per input byte of the first two ranges.
- */
-class OrderedMerger {
-  /** Number of ranges merged so far. */
-  ranges = 0;
-  private target: TraceStore | undefined;
-  private first: TraceStore[] | undefined;
-  private lineOffset = 0;
-
-  constructor(private readonly size: number) {}
-
-  add(parts: TraceStore[]): void {
-    this.ranges++;
-    if (this.ranges === 1) { this.first = parts; return; }
-    if (this.target === undefined) {
-      const target = new TraceStore();
-      const all = [...this.first!, ...parts];
-      let bytes = 0;
-      const rows = new Map<string, number>();
-      for (const p of all) {
-        bytes += p.bytes;
-        for (const t of p.tables.values()) {
-          if (!rows.has(t.name)) target.tableFor(t.name, t.unknown ? null : t.fields);
-          rows.set(t.name, (rows.get(t.name) ?? 0) + t.count);
-        }
-      }
-      const scale = bytes > 0 ? Math.max(1, this.size / bytes) : 1;
-      for (const [name, n] of rows) target.table(name)!.ensureCapacity(Math.ceil(n * scale * 1.02) + 16);
-      this.target = target;
-      this.append(this.first!);
-      this.first = undefined;
-    }
-    this.append(parts);
-  }
-
-  private append(parts: TraceStore[]): void {
-    let rangeLines = 0;
-    for (const p of parts) { appendStore(this.target!, p, this.lineOffset); rangeLines += p.lines; }
-    this.lineOffset += rangeLines;
-  }
-
-  /** The merged store; every range must have been added. */
-  finish(): TraceStore {
-    if (this.target === undefined) return mergeParts(this.first ? [this.first] : []);
-    return finishStore(this.target);
-  }
 }

@@ -1,4 +1,6 @@
 /** Messages between readTraceInWorker and src/worker/traceWorker.ts. */
+import type { RangePlan, StoreShape } from './assemble';
+import type { LineScanner } from './readTrace';
 import type { SimpletracePart } from './simpletrace';
 import type { SerializedStore } from './storeTransfer';
 import type { TraceEventDecl } from './traceEventsParser';
@@ -17,15 +19,26 @@ export interface ReadRequest {
   readonly batchBytes: number;
   /** Set for a simpletrace range after the first. */
   readonly simpletrace?: SimpletracePart;
+  readonly scanner?: LineScanner;
+  /**
+   * Set when the file is read in several ranges: the worker keeps the range's store under
+   * this id and answers with its shape ('held') instead of the store, then copies it into
+   * place when asked ('assemble').
+   */
+  readonly hold?: number;
 }
+
+export interface AssembleRequest { readonly type: 'assemble'; readonly range: number; readonly plan: RangePlan }
 
 export interface CancelRequest { readonly type: 'cancel' }
 
-export type ToWorker = ReadRequest | CancelRequest;
+export type ToWorker = ReadRequest | AssembleRequest | CancelRequest;
 
 export type FromWorker =
   | { readonly type: 'progress'; readonly bytes: number }
   /** Part of the result; batches of one read arrive in input order, `done` carries the last. */
   | { readonly type: 'batch'; readonly store: SerializedStore }
   | { readonly type: 'done'; readonly store: SerializedStore }
+  | { readonly type: 'held'; readonly range: number; readonly shape: StoreShape }
+  | { readonly type: 'assembled'; readonly range: number }
   | { readonly type: 'error'; readonly message: string; readonly cancelled: boolean };
