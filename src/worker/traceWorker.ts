@@ -55,6 +55,7 @@ port.on('message', (msg: ToWorker) => {
     // A held range is one store: no batches.
     batchBytes: hold !== undefined ? undefined : msg.batchBytes,
     scanner: msg.scanner,
+    base: msg.base,
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },
     onProgress: (bytes) => {
       total = bytes;

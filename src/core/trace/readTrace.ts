@@ -6,7 +6,7 @@ import type { Catalogue } from './catalogue';
 import { LogLineParser } from './logReader';
 import { looksLikeSimpletrace, SimpletraceParser, type SimpletracePart } from './simpletrace';
 import { readChunks, throwIfCancelled } from './source';
-import { TraceStore } from './store';
+import { TraceStore, type TimeBase } from './store';
 
 export interface ReadTraceOptions {
   readonly signal?: AbortSignal | undefined;
@@ -21,6 +21,8 @@ export interface ReadTraceOptions {
   readonly chunkBytes?: number | undefined;
   /** The range is a middle part of a simpletrace file (see splitSimpletrace). */
   readonly simpletracePart?: SimpletracePart | undefined;
+  /** Time base to time events from (a range of a file whose first timed line is known). */
+  readonly base?: TimeBase | undefined;
   /** Log lines are scanned by the WebAssembly scanner when it is built (default), or by JavaScript only. */
   readonly scanner?: LineScanner | undefined;
 }
@@ -68,6 +70,7 @@ export function finishBatch(store: TraceStore): TraceStore {
  */
 export async function readTraceWith(path: string, catalogue: Catalogue, opts: ReadTraceOptions, finish: (store: TraceStore) => TraceStore, shareBase = false): Promise<TraceStore> {
   let store = new TraceStore();
+  if (opts.base) store.base = opts.base;
   let parser: Parser | undefined;
   let read = 0;
   let sinceBatch = 0;

@@ -11,7 +11,8 @@ import { Worker } from 'node:worker_threads';
 import type { Catalogue } from './catalogue';
 import { detectCompression, CancelledError, TraceReadError } from './source';
 import { detectTraceFormat, finishStore, type LineScanner } from './readTrace';
-import { TraceStore } from './store';
+import { LogLineParser } from './logReader';
+import { TraceStore, type TimeBase } from './store';
 import { planAssembly, type Assembly, type StoreShape } from './assemble';
 import { appendStore, deserializeStore } from './storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
@@ -85,6 +86,26 @@ function startWorker(script: string | undefined): Worker {
   return new Worker(`require('tsx/cjs'); require(${JSON.stringify(file)});`, { eval: true });
 }
 
+/**
+ * The time base a serial read of a log file would take (its first timed line), when that
+ * line is in the first 64 KiB: every range is then timed from it and no time is shifted
+ * when the ranges are assembled.
+ */
+async function firstTimeBase(path: string, catalogue: Catalogue): Promise<TimeBase | undefined> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+    const end = buf.subarray(0, bytesRead).lastIndexOf(10) + 1;
+    if (end === 0) return undefined;
+    const store = new TraceStore();
+    new LogLineParser(store, catalogue, 1, false).parseRange(buf, 0, end);
+    return store.base ?? undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
 export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
   const cuts = [0];
@@ -127,17 +148,35 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   const n = Math.max(1, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), 64));
   let ranges: ([number, number] | undefined)[] = [undefined];
   let parts: (SimpletracePart | undefined)[] = [undefined];
-  if (n > 1 && size >= threshold && (await detectCompression(path)) === 'none') {
-    // More ranges than workers, handed out as workers finish: a worker slowed down by other
-    // load on the machine takes fewer ranges instead of holding up the end.
-    if ((await detectTraceFormat(path)) === 'log') ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / MIN_RANGE_BYTES))));
-    else {
-      const split = await splitSimpletrace(path, size, n);
-      if (split && split.ranges.length > 1) {
-        ranges = split.ranges;
-        parts = split.ranges.map(([start], i) => (i === 0 ? undefined : { offset: start, mappings: split.mappings }));
+  const parallel = n > 1 && size >= threshold && (await detectCompression(path)) === 'none';
+  // Workers boot while the file is split.
+  // A worker that fails before it is given work is remembered here and reported then.
+  const bootFailures = new Map<Worker, Error>();
+  const booting = Array.from({ length: parallel ? n : 1 }, () => {
+    const w = startWorker(opts.workerScript);
+    w.on('error', (e) => { if (!bootFailures.has(w)) bootFailures.set(w, e instanceof Error ? e : new Error(String(e))); });
+    w.once('exit', (code) => { if (!bootFailures.has(w)) bootFailures.set(w, new Error(`trace worker exited with code ${code}`)); });
+    return w;
+  });
+  let base: TimeBase | undefined;
+  try {
+    if (parallel) {
+      // More ranges than workers, handed out as workers finish: a worker slowed down by other
+      // load on the machine takes fewer ranges instead of holding up the end.
+      if ((await detectTraceFormat(path)) === 'log') {
+        ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / MIN_RANGE_BYTES))));
+        base = await firstTimeBase(path, catalogue);
+      } else {
+        const split = await splitSimpletrace(path, size, n);
+        if (split && split.ranges.length > 1) {
+          ranges = split.ranges;
+          parts = split.ranges.map(([start], i) => (i === 0 ? undefined : { offset: start, mappings: split.mappings }));
+        }
       }
     }
+  } catch (e) {
+    for (const w of booting) void w.terminate();
+    throw e;
   }
   const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
   const spec = catalogueSpec(catalogue);
@@ -176,10 +215,13 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         pending = ranges.length;
         assembly.plans.forEach((plan, range) => holder[range]!.postMessage({ type: 'assemble', range, plan } satisfies ToWorker));
       };
-      const nWorkers = Math.min(n, ranges.length);
+      const nWorkers = Math.min(booting.length, ranges.length);
+      for (const w of booting.slice(nWorkers)) void w.terminate();
       for (let k = 0; k < nWorkers; k++) {
-        const w = startWorker(opts.workerScript);
+        const w = booting[k]!;
         workers.push(w);
+        const early = bootFailures.get(w);
+        if (early) { fail(early); return; }
         /** Range the worker is reading; -1 when it reads none. */
         let current = -1;
         const startNext = (): void => {
@@ -193,6 +235,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
             ...(range ? { start: range[0], end: range[1] } : {}),
             ...(part ? { simpletrace: part } : {}),
             ...(several ? { hold: current } : {}),
+            ...(base ? { base } : {}),
           };
           w.postMessage(req);
         };
@@ -220,7 +263,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       }
     });
   } finally {
-    for (const w of workers) void w.terminate();
+    for (const w of booting) void w.terminate();
   }
   return assembly ? assembly.finish() : mergeParts([batches]);
 }

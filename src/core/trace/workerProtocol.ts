@@ -2,6 +2,7 @@
 import type { RangePlan, StoreShape } from './assemble';
 import type { LineScanner } from './readTrace';
 import type { SimpletracePart } from './simpletrace';
+import type { TimeBase } from './store';
 import type { SerializedStore } from './storeTransfer';
 import type { TraceEventDecl } from './traceEventsParser';
 
@@ -26,6 +27,8 @@ export interface ReadRequest {
    * place when asked ('assemble').
    */
   readonly hold?: number;
+  /** Time base of the whole file, when known: the range's times are relative to it. */
+  readonly base?: TimeBase;
 }
 
 export interface AssembleRequest { readonly type: 'assemble'; readonly range: number; readonly plan: RangePlan }
