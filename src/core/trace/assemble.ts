@@ -7,9 +7,10 @@
  * worker copies its ranges into place (copyIntoPlace) while the main thread waits.
  * No value crosses threads twice and the main thread copies none.
  */
-import type { IntArray, IntColumn, IntKind } from './columns';
+import { intView, type IntArray, type IntColumn, type IntKind } from './columns';
 import type { FieldInfo } from './decoder';
-import { SAMPLE_LIMIT, TraceStore, type MalformedLine, type TimeBase, type TimeKind } from './store';
+import { TraceStore, type TimeBase, type TimeKind } from './store';
+import { addCounts, type StoreCounts } from './storeTransfer';
 
 export interface TableShape {
   readonly name: string;
@@ -23,22 +24,13 @@ export interface TableShape {
 }
 
 /** Everything about a range's store except its column values. */
-export interface StoreShape {
+export interface StoreShape extends StoreCounts {
   readonly tables: readonly TableShape[];
   readonly strings: readonly string[];
   readonly tids: readonly (number | undefined)[];
-  readonly other: number;
-  readonly otherLines: readonly number[];
-  readonly malformedCount: number;
-  readonly malformed: readonly MalformedLine[];
-  readonly unknownEvents: number;
   readonly base: TimeBase | null;
   readonly timeKind: TimeKind;
   readonly positionKind: 'line' | 'byteOffset';
-  readonly bytes: number;
-  readonly lines: number;
-  readonly droppedEvents: number;
-  readonly errors: readonly string[];
 }
 
 export function summarizeStore(store: TraceStore): StoreShape {
@@ -99,18 +91,6 @@ function joinKinds(a: IntKind, b: IntKind): IntKind {
 /** The narrowest kind holding the integers [0, max]. */
 function kindUpTo(max: number): IntKind {
   return max <= 255 ? 'u8' : max <= 65535 ? 'u16' : max <= 4294967295 ? 'u32' : 'f64';
-}
-
-function view(buffer: SharedArrayBuffer, kind: IntKind): IntArray {
-  switch (kind) {
-    case 'u8': return new Uint8Array(buffer);
-    case 'u16': return new Uint16Array(buffer);
-    case 'i32': return new Int32Array(buffer);
-    case 'u32': return new Uint32Array(buffer);
-    case 'f64': return new Float64Array(buffer);
-    case 'i64': return new BigInt64Array(buffer);
-    case 'u64': return new BigUint64Array(buffer);
-  }
 }
 
 function codeMap(from: readonly number[]): Int32Array | null {
@@ -195,24 +175,15 @@ export function planAssembly(shapes: readonly StoreShape[]): Assembly {
       const b = buffers.get(l.name)!;
       const t = store.tableFor(l.name, l.unknown ? null : l.fields);
       if (b.ts) { t.ts.data = new Float64Array(b.ts); t.ts.length = l.rows; } else { t.ts.data = new Float64Array(0); t.ts.length = 0; }
-      t.pos.load(b.posKind, view(b.pos, b.posKind));
-      t.tid.load(b.tidKind, view(b.tid, b.tidKind));
-      b.cols.forEach((c, i) => t.cols[i]!.load(b.colKinds[i]!, view(c, b.colKinds[i]!)));
+      t.pos.load(b.posKind, intView(b.posKind, b.pos));
+      t.tid.load(b.tidKind, intView(b.tidKind, b.tid));
+      b.cols.forEach((c, i) => t.cols[i]!.load(b.colKinds[i]!, intView(b.colKinds[i]!, c)));
       t.count = l.rows;
     }
     shapes.forEach((s, r) => {
-      const add = lineOffsets[r]!;
       if (s.timeKind !== 'none') store.timeKind = s.timeKind;
       store.positionKind = s.positionKind;
-      store.other += s.other;
-      for (const l of s.otherLines) if (store.otherLines.length < SAMPLE_LIMIT) store.otherLines.push(l + add);
-      store.malformedCount += s.malformedCount;
-      for (const m of s.malformed) if (store.malformed.length < SAMPLE_LIMIT) store.malformed.push({ ...m, line: m.line + add });
-      store.unknownEvents += s.unknownEvents;
-      store.bytes += s.bytes;
-      store.lines += s.lines;
-      store.droppedEvents += s.droppedEvents;
-      store.errors.push(...s.errors);
+      addCounts(store, s, lineOffsets[r]!);
     });
     if (store.base !== null && store.timeKind === 'none') store.timeKind = 'realtime';
     return store;
@@ -245,7 +216,7 @@ function shiftCopy(dst: Float64Array, src: Float64Array, shift: number): void {
 
 function copyColumn(col: IntColumn, target: ColumnTarget, at: number, n: number): void {
   const src = col.view();
-  const dst = view(target.buffer, target.kind).subarray(at, at + n) as IntArray;
+  const dst = intView(target.kind, target.buffer).subarray(at, at + n) as IntArray;
   const srcBig = src instanceof BigInt64Array || src instanceof BigUint64Array;
   const dstBig = dst instanceof BigInt64Array || dst instanceof BigUint64Array;
   if (dstBig || srcBig) {

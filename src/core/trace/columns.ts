@@ -33,16 +33,21 @@ function kindHolding(kind: IntKind, lo: number, hi: number): IntKind {
 }
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
+interface IntArrayConstructor {
+  new (length: number): IntArray;
+  new (buffer: SharedArrayBuffer): IntArray;
+}
+const INT_ARRAY: Record<IntKind, IntArrayConstructor> = {
+  u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array, i64: BigInt64Array, u64: BigUint64Array,
+};
+
 export function allocInt(kind: IntKind, n: number): IntArray {
-  switch (kind) {
-    case 'u8': return new Uint8Array(n);
-    case 'u16': return new Uint16Array(n);
-    case 'i32': return new Int32Array(n);
-    case 'u32': return new Uint32Array(n);
-    case 'f64': return new Float64Array(n);
-    case 'i64': return new BigInt64Array(n);
-    case 'u64': return new BigUint64Array(n);
-  }
+  return new INT_ARRAY[kind](n);
+}
+
+/** The whole of a shared buffer as an array of the kind. */
+export function intView(kind: IntKind, buffer: SharedArrayBuffer): IntArray {
+  return new INT_ARRAY[kind](buffer);
 }
 
 function isBigKind(k: IntKind): boolean {

@@ -124,6 +124,24 @@ export function appendStore(target: TraceStore, part: TraceStore, lineOffset: nu
     });
     tt.count += pt.count;
   }
+  addCounts(target, part, posAdd);
+}
+
+/** The counts and samples of a store read from part of an input. */
+export interface StoreCounts {
+  readonly other: number;
+  readonly otherLines: readonly number[];
+  readonly malformedCount: number;
+  readonly malformed: readonly MalformedLine[];
+  readonly unknownEvents: number;
+  readonly bytes: number;
+  readonly lines: number;
+  readonly droppedEvents: number;
+  readonly errors: readonly string[];
+}
+
+/** Adds part's counts to target; posAdd is added to the line numbers of its samples. */
+export function addCounts(target: TraceStore, part: StoreCounts, posAdd: number): void {
   target.other += part.other;
   for (const l of part.otherLines) if (target.otherLines.length < SAMPLE_LIMIT) target.otherLines.push(l + posAdd);
   target.malformedCount += part.malformedCount;
