@@ -170,21 +170,26 @@ export class IntColumn {
   }
 
   /**
-   * Appends n integer values (no NaN) whose range is [lo, hi], supplied by values(kind)
-   * as an array of the column's kind once it holds that range: a plain copy, no
-   * conversion here. values('f64') is also asked for a bigint column.
+   * Appends n integer values (no NaN) given by values(kind) as an array of that kind, or
+   * null when one of them does not fit it; range() then gives their [min, max] and the
+   * column widens. No conversion here: the arrays are copied as they are.
    */
-  appendRange(n: number, lo: number, hi: number, values: (kind: IntKind) => IntArray): void {
+  appendPacked(n: number, values: (kind: IntKind) => IntArray | null, range: () => readonly [number, number]): void {
     if (n === 0) return;
     if (this.staged > 0) this.flush();
     if (isBigKind(this.knd)) {
-      const src = values('f64');
+      const src = values('f64')!;
       for (let i = 0; i < n; i++) this.pushBig(BigInt(src[i]!), this.knd === 'i64');
       return;
     }
-    if (!(lo >= this.lo && hi <= this.hi)) this.widenTo(kindHolding(this.knd, lo, hi));
+    let vals = values(this.knd);
+    if (vals === null) {
+      const [lo, hi] = range();
+      this.widenTo(kindHolding(this.knd, lo, hi));
+      vals = values(this.knd)!;
+    }
     this.reserve(n);
-    (this.arr as Float64Array).set(values(this.knd) as Float64Array, this.n);
+    (this.arr as Float64Array).set(vals as Float64Array, this.n);
     this.n += n;
   }
 

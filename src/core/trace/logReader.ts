@@ -251,15 +251,15 @@ export class LogLineParser {
     const column = (k: number): Float64Array => new Float64Array(x.memory.buffer, stage + k * WASM_STAGE_ROWS * 8, n);
     const strs = this.wasmStrFields[idx];
     if (strs) for (const f of strs) this.mapWasmStrings(column(3 + f));
-    t.commitColumns(n, column(0), (k) => {
-      x.column_range(idx, k + 1, n);
-      return [x.range_min(), x.range_max()];
-    }, (k, kind) => {
+    t.commitColumns(n, column(0), (k, kind) => {
       if (kind === 'f64') return column(k + 1);
       const at = x.pack(idx, k + 1, n, PACK_KIND[kind]);
+      if (at === 0) return null;
       const mem = x.memory.buffer;
-      if (at === 0) throw new Error('trace scanner: out of memory');
       return kind === 'u8' ? new Uint8Array(mem, at, n) : kind === 'u16' ? new Uint16Array(mem, at, n) : kind === 'i32' ? new Int32Array(mem, at, n) : new Uint32Array(mem, at, n);
+    }, (k) => {
+      x.column_range(idx, k + 1, n);
+      return [x.range_min(), x.range_max()];
     });
     x.clear_stage(idx);
   }

@@ -77,16 +77,15 @@ export class EventTable {
   /**
    * Appends n rows given column by column (from the WebAssembly scanner), after any staged
    * ones: the times, then per integer column k (0 positions, 1 thread codes, 2 + f field f)
-   * its range and its values in a requested kind (see IntColumn.appendRange).
+   * its values in a requested kind and their range (see IntColumn.appendPacked).
    */
-  commitColumns(n: number, times: Float64Array, range: (k: number) => readonly [number, number], values: (k: number, kind: IntKind) => IntArray): void {
+  commitColumns(n: number, times: Float64Array, values: (k: number, kind: IntKind) => IntArray | null, range: (k: number) => readonly [number, number]): void {
     if (this.staged > 0) this.commitStage();
     this.ts.appendValues(times);
-    const all = [this.pos, this.tid, ...this.cols];
-    for (let k = 0; k < all.length; k++) {
-      const [lo, hi] = range(k);
-      all[k]!.appendRange(n, lo, hi, (kind) => values(k, kind));
-    }
+    this.pos.appendPacked(n, (kind) => values(0, kind), () => range(0));
+    this.tid.appendPacked(n, (kind) => values(1, kind), () => range(1));
+    const cols = this.cols;
+    for (let f = 0; f < cols.length; f++) cols[f]!.appendPacked(n, (kind) => values(2 + f, kind), () => range(2 + f));
     this.count += n;
   }
 

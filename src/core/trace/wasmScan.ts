@@ -4,7 +4,7 @@
  * every line it declines to the JavaScript decoders.
  *
  * Programs: one opcode byte per step.
- *   LIT len:u16 bytes…   a literal
+ *   LIT len:u16 bytes…   a literal, zero-filled to a multiple of 8 bytes
  *   INT|UINT|HEX|HEXALT|PTR field:u8 width:u16   a number (width: left-aligned padding, else 0)
  *   STR field:u8          a string up to the next literal, blank or the line end
  *   END
@@ -20,7 +20,7 @@ import type { Decoder } from './decoder';
 export const OP_END = 0, OP_LIT = 1, OP_INT = 2, OP_UINT = 3, OP_HEX = 4, OP_HEXALT = 5, OP_PTR = 6, OP_STR = 7;
 export const ST_END = 0, ST_SLOW = 1, ST_FULL = 2, ST_NEED_PROGRAM = 3, ST_STRINGS = 4;
 /** Rows per stage; a stage holds each column's values contiguously (STAGE_ROWS in logscan.c). */
-export const WASM_STAGE_ROWS = 2048;
+export const WASM_STAGE_ROWS = 8192;
 /** Bytes after the input that the scanner may read (never past the last newline's line). */
 export const INPUT_PAD = 64;
 
@@ -50,7 +50,7 @@ export interface LogScanExports {
   column_range(index: number, k: number, n: number): void;
   range_min(): number;
   range_max(): number;
-  /** kind: 0 u8, 1 u16, 2 i32, 3 u32; returns the address of the packed values. */
+  /** kind: 0 u8, 1 u16, 2 i32, 3 u32; returns the address of the packed values, 0 when one does not fit. */
   pack(index: number, k: number, n: number, kind: number): number;
 }
 
@@ -105,7 +105,7 @@ export function instantiateScanner(module: WebAssembly.Module, catalogue: Catalo
   let nameBytes = 0;
   for (const ev of events) nameBytes += ev.nameBytes.length;
   if (x.init(events.length) !== 0) throw new Error('trace scanner: out of memory');
-  const names = x.alloc(nameBytes + 1);
+  const names = x.alloc(nameBytes + 8);
   const mem = new Uint8Array(x.memory.buffer);
   let at = names;
   for (const ev of events) {
@@ -139,7 +139,8 @@ export function encodeProgram(decoder: Decoder | undefined): Program | null {
     if (st.type === 'literal') {
       const b = encoder.encode(st.text);
       if (b.length > 0xffff || b.includes(10) || b.includes(13)) return null;
-      out.push(OP_LIT, b.length & 0xff, b.length >> 8, ...b);
+      // Zero fill to a multiple of 8 bytes: the scanner compares 8 bytes at a time.
+      out.push(OP_LIT, b.length & 0xff, b.length >> 8, ...b, ...new Array<number>((8 - (b.length % 8)) % 8).fill(0));
       continue;
     }
     const c = st.conv;

@@ -34,7 +34,7 @@ enum { OP_END = 0, OP_LIT = 1, OP_INT = 2, OP_UINT = 3, OP_HEX = 4, OP_HEXALT = 
 /* scan() statuses. */
 enum { ST_END = 0, ST_SLOW = 1, ST_FULL = 2, ST_NEED_PROGRAM = 3, ST_STRINGS = 4 };
 
-enum { STAGE_ROWS = 2048, SLOTS = 64, NEW_STRINGS = 1024 };
+enum { STAGE_ROWS = 8192, SLOTS = 64, NEW_STRINGS = 1024 };
 /* Limits of the string dictionary; beyond them string events go back to JavaScript. */
 enum { MAX_STRING_BYTES = 64 << 20, MAX_STRINGS = 1 << 20 };
 
@@ -288,16 +288,21 @@ EXPORT(column_range) void column_range(u32 index, u32 k, u32 n) {
 EXPORT(range_min) double get_range_min(void) { return range_min; }
 EXPORT(range_max) double get_range_max(void) { return range_max; }
 
-/* kind: 0 u8, 1 u16, 2 i32, 3 u32 (every value is an integer the kind holds). */
+/*
+ * The column's n values as kind 0 u8, 1 u16, 2 i32 or 3 u32 (values are integers): the
+ * address of the packed values, or 0 when a value does not fit the kind (the caller
+ * then asks column_range and widens).
+ */
 EXPORT(pack) void *pack(u32 index, u32 k, u32 n, u32 kind) {
   const double *c = events[index].stage + k * STAGE_ROWS;
+  int ok = 1;
   switch (kind) {
-    case 0: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) o[r] = (u8)(u32)c[r]; break; }
-    case 1: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (u16)(u32)c[r]; break; }
-    case 2: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (int32_t)c[r]; break; }
-    default: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (u32)c[r]; break; }
+    case 0: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 255); o[r] = (u8)(u32)v; } break; }
+    case 1: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 65535); o[r] = (u16)(u32)v; } break; }
+    case 2: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= -2147483648.0) & (v <= 2147483647.0); o[r] = (int32_t)v; } break; }
+    default: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 4294967295.0); o[r] = (u32)v; } break; }
   }
-  return pack_buf;
+  return ok ? pack_buf : 0;
 }
 
 /* ---- decoding ---------------------------------------------------------------------- */
@@ -359,6 +364,18 @@ static inline u32 read_dec(const u8 **pp, uint64_t *out) {
 }
 
 /*
+ * Whether the k bytes at a and b are equal, compared 8 at a time; up to 7 bytes after
+ * each may be read (the input's padding, the program's zero fill, the names area).
+ */
+static inline int same_bytes(const u8 *a, const u8 *b, u32 k) {
+  u32 j = 0;
+  for (; j + 8 <= k; j += 8) if (ld64(a + j) != ld64(b + j)) return 0;
+  if (j == k) return 1;
+  uint64_t mask = ~0ull >> (64 - 8 * (k - j));
+  return ((ld64(a + j) ^ ld64(b + j)) & mask) == 0;
+}
+
+/*
  * Runs a numeric-only program from p up to the line end (the newline stops every scan:
  * no literal of such a program holds CR or LF). Returns the position after the last
  * step, or 0 on a mismatch or a number too long for a double.
@@ -370,16 +387,8 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *ou
     if (op == OP_LIT) {
       u32 k = rd16(prog);
       const u8 *lit = prog + 2;
-      prog = lit + k;
-      if (p + k > end) return 0;
-      u32 j = 0;
-      for (; j + 4 <= k; j += 4) {
-        u32 a, b;
-        __builtin_memcpy(&a, p + j, 4);
-        __builtin_memcpy(&b, lit + j, 4);
-        if (a != b) return 0;
-      }
-      for (; j < k; j++) if (p[j] != lit[j]) return 0;
+      prog = lit + ((k + 7) & ~7u);
+      if (p + k > end || !same_bytes(p, lit, k)) return 0;
       p += k;
       continue;
     }
@@ -447,9 +456,8 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
     if (op == OP_LIT) {
       u32 k = rd16(prog);
       const u8 *lit = prog + 2;
-      prog = lit + k;
-      if (p + k > e) return 0;
-      for (u32 j = 0; j < k; j++) if (p[j] != lit[j]) return 0;
+      prog = lit + ((k + 7) & ~7u);
+      if (p + k > e || !same_bytes(p, lit, k)) return 0;
       p += k;
       continue;
     }
@@ -636,17 +644,8 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
       u32 nl = ev->name_len;
       if (ns + nl < end) {
         c = ns[nl];
-        if (c == ' ' || c == '\n' || c == '\r') {
-          u32 j = 0;
-          for (; j + 4 <= nl; j += 4) {
-            u32 a, b;
-            __builtin_memcpy(&a, ns + j, 4);
-            __builtin_memcpy(&b, ev->name + j, 4);
-            if (a != b) break;
-          }
-          if (j + 4 > nl) while (j < nl && ns[j] == ev->name[j]) j++;
-          if (j == nl) i = ns + nl; else idx = -1;
-        } else idx = -1;
+        if ((c == ' ' || c == '\n' || c == '\r') && same_bytes(ns, ev->name, nl)) i = ns + nl;
+        else idx = -1;
       } else idx = -1;
     }
     if (idx < 0) {
