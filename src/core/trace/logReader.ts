@@ -13,10 +13,15 @@ import { DecodeScratch, type Decoder } from './decoder';
 import type { FastDecode, LineDecode } from './decoderCodegen';
 import type { IntKind } from './columns';
 import type { EventTable, TraceStore } from './store';
-import { encodeProgram, INPUT_PAD, instantiateScanner, logScanModule, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type LogScanExports } from './wasmScan';
+import { acquireScanner, encodeProgram, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type ScanHooks, type ScannerInstance } from './wasmScan';
 
 /** IntColumn kinds logscan.c's pack() writes (f64 columns are copied from the stage). */
 const PACK_KIND: Record<IntKind, number> = { u8: 0, u16: 1, i32: 2, u32: 3, f64: -1, i64: -1, u64: -1 };
+
+let scanTokens = 0;
+function nextScanToken(): number {
+  return ++scanTokens;
+}
 
 const IDENT = new Uint8Array(256);
 for (let c = 0; c < 256; c++) {
@@ -68,16 +73,21 @@ export class LogLineParser {
   private baseSec = NaN;
   private baseNs = 0;
 
-  /** The WebAssembly scanner (null: the JavaScript loop scans). */
-  private readonly wasm: LogScanExports | null;
-  private wasmInput = 0;
-  private wasmInputCap = 0;
-  /** Text of each string the scanner interned, by its id. */
-  private readonly wasmStrings: string[] = [];
+  /** The WebAssembly scanner's module (null: the JavaScript loop scans). */
+  private readonly wasmModule: WebAssembly.Module | null;
+  /** The scanner instance while a range is scanned. */
+  private active: ScannerInstance | null = null;
   /** Scanner string id → this store's string id (-1: not interned yet). */
   private wasmStringIds = new Int32Array(0);
-  /** Per event with a program: field indexes holding string ids (null: none). */
-  private readonly wasmStrFields: (Int32Array | null | undefined)[] = [];
+  /** Names this reader and its current store to a scanner instance (new for each store). */
+  private scanToken = nextScanToken();
+  private readonly scanHooks: ScanHooks = {
+    tidCode: (tid) => this.store.tidCode(tid),
+    firstTime: (sec, ns) => {
+      const ts = this.store.relTime(sec, ns, 1e9);
+      return { ts, baseSec: this.store.base!.a, baseNs: this.store.base!.b };
+    },
+  };
 
   /**
    * useWasm: scan with the WebAssembly scanner when it is built (the default); false keeps
@@ -86,19 +96,12 @@ export class LogLineParser {
   constructor(private store: TraceStore, private readonly catalogue: Catalogue, firstLine = 1, useWasm = true) {
     this.scratch = new DecodeScratch(Math.max(8, catalogue.maxFields));
     this.line = firstLine - 1;
-    const mod = useWasm ? logScanModule() : null;
-    this.wasm = mod === null ? null : instantiateScanner(mod, catalogue, {
-      tidCode: (tid) => this.store.tidCode(tid),
-      firstTime: (sec, ns) => {
-        const ts = this.store.relTime(sec, ns, 1e9);
-        return { ts, baseSec: this.store.base!.a, baseNs: this.store.base!.b };
-      },
-    });
+    this.wasmModule = useWasm ? logScanModule() : null;
   }
 
   /** True when lines are scanned by the WebAssembly scanner. */
   get usesWasm(): boolean {
-    return this.wasm !== null;
+    return this.wasmModule !== null;
   }
 
   /** Continues into another store (a new batch); line numbering goes on. */
@@ -108,10 +111,8 @@ export class LogLineParser {
     this.lastTid = -1;
     this.tidKeys.fill(-1);
     this.baseSec = NaN;
-    if (this.wasm) {
-      this.wasm.reset_store();
-      this.wasmStringIds.fill(-1);
-    }
+    this.wasmStringIds.fill(-1);
+    this.scanToken = nextScanToken();
   }
 
   /** Feeds the next chunk. The parser may keep a reference to chunk's tail. */
@@ -168,7 +169,7 @@ export class LogLineParser {
   /** Parses the complete lines in buf[start, end); end is just after a newline. */
   parseRange(buf: Buffer, start: number, end: number): void {
     if (end > start && buf[end - 1] === 10) {
-      if (this.wasm) this.scanWasm(this.wasm, buf, start, end); else this.scanLines(buf, start, end);
+      if (this.wasmModule) this.scanWasm(this.wasmModule, buf, start, end); else this.scanLines(buf, start, end);
     } else this.parseLines(buf, start, end);
     this.store.commit();
   }
@@ -179,14 +180,29 @@ export class LogLineParser {
    * are moved into the tables when a stage fills, before a row of the same event is
    * added here, and at the end of the range.
    */
-  private scanWasm(x: LogScanExports, buf: Buffer, start: number, end: number): void {
-    const len = end - start;
-    if (len + INPUT_PAD > this.wasmInputCap) {
-      this.wasmInputCap = Math.max(len + INPUT_PAD, 4 * 1024 * 1024 + INPUT_PAD);
-      this.wasmInput = x.alloc(this.wasmInputCap);
-      if (this.wasmInput === 0) throw new Error('trace scanner: out of memory');
+  private scanWasm(module: WebAssembly.Module, buf: Buffer, start: number, end: number): void {
+    const sc = acquireScanner(module, this.catalogue);
+    this.active = sc;
+    let done = false;
+    try {
+      this.scanWith(sc, buf, start, end);
+      done = true;
+    } finally {
+      this.active = null;
+      releaseScanner(sc, done);
     }
-    const input = this.wasmInput;
+  }
+
+  private scanWith(sc: ScannerInstance, buf: Buffer, start: number, end: number): void {
+    const x = sc.x;
+    if (sc.owner !== this.scanToken) {
+      // Thread codes and the time base the instance caches belong to another store.
+      x.reset_store();
+      sc.owner = this.scanToken;
+    }
+    sc.hooks = this.scanHooks;
+    const len = end - start;
+    const input = sc.inputFor(len);
     new Uint8Array(x.memory.buffer, input, len).set(buf.subarray(start, end));
     const off = start - input;
     const wend = input + len;
@@ -197,14 +213,14 @@ export class LogLineParser {
       p = x.scan(p, wend, line);
       line = x.line();
       taken += x.lines_taken();
-      if (x.new_strings_count() > 0) this.takeWasmStrings(x, buf, off);
+      if (x.new_strings_count() > 0) this.takeWasmStrings(sc, buf, off);
       const st = x.status();
       if (st === ST_SLOW) {
         p = this.slowLine(buf, p + off, end, ++line) - off;
       } else if (st === ST_FULL) {
-        this.commitWasmEvent(x, x.status_arg());
+        this.commitWasmEvent(sc, x.status_arg());
       } else if (st === ST_NEED_PROGRAM) {
-        this.programFor(x, x.status_arg());
+        this.programFor(sc, x.status_arg());
       }
     }
     this.store.lines += taken;
@@ -212,12 +228,13 @@ export class LogLineParser {
     const n = x.dirty_count();
     if (n > 0) {
       const dirty = new Uint32Array(x.memory.buffer, x.dirty_ptr(), n).slice();
-      for (const idx of dirty) this.commitWasmEvent(x, idx);
+      for (const idx of dirty) this.commitWasmEvent(sc, idx);
       x.clear_dirty();
     }
   }
 
-  private programFor(x: LogScanExports, idx: number): void {
+  private programFor(sc: ScannerInstance, idx: number): void {
+    const x = sc.x;
     const ev = this.catalogue.events[idx]!;
     const prog = encodeProgram(ev.decoder);
     if (prog === null) { x.set_program(idx, 0, 0, 0); return; }
@@ -227,20 +244,22 @@ export class LogLineParser {
     x.set_program(idx, at, prog.nfields, prog.hasStr ? 1 : 0);
     const fields = ev.decoder!.fields;
     const strs = fields.flatMap((f, i) => (f.valueType === 'string' ? [i] : []));
-    this.wasmStrFields[idx] = strs.length > 0 ? Int32Array.from(strs) : null;
+    sc.strFields[idx] = strs.length > 0 ? Int32Array.from(strs) : null;
   }
 
-  private takeWasmStrings(x: LogScanExports, buf: Buffer, off: number): void {
+  private takeWasmStrings(sc: ScannerInstance, buf: Buffer, off: number): void {
+    const x = sc.x;
     const log = new Uint32Array(x.memory.buffer, x.new_strings_ptr(), x.new_strings_count() * 3);
     for (let k = 0; k < log.length; k += 3) {
       const at = log[k + 1]! + off;
-      this.wasmStrings[log[k]!] = buf.toString('utf8', at, at + log[k + 2]!);
+      sc.strings[log[k]!] = buf.toString('utf8', at, at + log[k + 2]!);
     }
     x.clear_new_strings();
   }
 
   /** Moves the scanner's staged rows of event idx into its table. */
-  private commitWasmEvent(x: LogScanExports, idx: number): void {
+  private commitWasmEvent(sc: ScannerInstance, idx: number): void {
+    const x = sc.x;
     const n = x.staged(idx);
     if (n === 0) return;
     const ev = this.catalogue.events[idx]!;
@@ -249,8 +268,8 @@ export class LogLineParser {
     const stage = x.stage_ptr(idx);
     // Views are made from the current memory each time: a growing memory detaches old ones.
     const column = (k: number): Float64Array => new Float64Array(x.memory.buffer, stage + k * WASM_STAGE_ROWS * 8, n);
-    const strs = this.wasmStrFields[idx];
-    if (strs) for (const f of strs) this.mapWasmStrings(column(3 + f));
+    const strs = sc.strFields[idx];
+    if (strs) for (const f of strs) this.mapWasmStrings(sc.strings, column(3 + f));
     t.commitColumns(n, column(0), (k, kind) => {
       if (kind === 'f64') return column(k + 1);
       const at = x.pack(idx, k + 1, n, PACK_KIND[kind]);
@@ -265,9 +284,9 @@ export class LogLineParser {
   }
 
   /** Replaces scanner string ids by this store's string ids. */
-  private mapWasmStrings(col: Float64Array): void {
-    if (this.wasmStringIds.length < this.wasmStrings.length) {
-      const next = new Int32Array(Math.max(64, this.wasmStrings.length * 2)).fill(-1);
+  private mapWasmStrings(texts: readonly string[], col: Float64Array): void {
+    if (this.wasmStringIds.length < texts.length) {
+      const next = new Int32Array(Math.max(64, texts.length * 2)).fill(-1);
       next.set(this.wasmStringIds);
       this.wasmStringIds = next;
     }
@@ -276,7 +295,7 @@ export class LogLineParser {
     for (let r = 0; r < col.length; r++) {
       const id = col[r]!;
       let sid = ids[id]!;
-      if (sid < 0) { sid = strings.intern(this.wasmStrings[id]!); ids[id] = sid; }
+      if (sid < 0) { sid = strings.intern(texts[id]!); ids[id] = sid; }
       col[r] = sid;
     }
   }
@@ -525,7 +544,7 @@ export class LogLineParser {
     const scratch = this.scratch;
     if (fast !== null ? fast(buf, argStart, e, scratch.num, scratch.big) : decoder.interpret(buf, argStart, e, scratch)) {
       // The scanner's rows of this event come first.
-      if (this.wasm !== null) this.commitWasmEvent(this.wasm, ev.index);
+      if (this.active !== null) this.commitWasmEvent(this.active, ev.index);
       let t = this.byEvent[ev.index];
       if (t === undefined) { t = this.store.tableFor(ev.decl.name, decoder.fields); this.byEvent[ev.index] = t; }
       t.addDecoded(ts, line, tidCode, scratch, buf);

@@ -149,6 +149,22 @@ describe('WebAssembly line scanner', () => {
     }), { numRuns: Number(process.env.QMW_PROPERTY_RUNS ?? 300) });
   });
 
+  it('serves two readers of one catalogue whose chunks interleave', () => {
+    const a = readFileSync(join(demo, 'postcopy', 'dst-trace.log'));
+    const b = readFileSync(join(demo, 'postcopy-vhost-user', 'dst-trace.log'));
+    const c72 = builtinCatalogue('7.2');
+    const stores = [new TraceStore(), new TraceStore()];
+    const parsers = stores.map((s) => new LogLineParser(s, c72));
+    const inputs = [a, b];
+    const chunk = 5000;
+    for (let off = 0; off < Math.max(a.length, b.length); off += chunk) {
+      inputs.forEach((buf, k) => { if (off < buf.length) parsers[k]!.push(buf.subarray(off, off + chunk)); });
+    }
+    parsers.forEach((p, k) => { p.end(); stores[k]!.trim(); });
+    assert.deepEqual(dump(stores[0]!), dump(parse(a, c72, false, chunk)));
+    assert.deepEqual(dump(stores[1]!), dump(parse(b, c72, false, chunk)));
+  });
+
   it('keeps strings apart across stores and many distinct values', () => {
     const lines: string[] = [];
     for (let i = 0; i < 9000; i++) lines.push(`5@1700000000.${String(i).padStart(6, '0')}:postcopy_ram_fault_thread_request Request for HVA=0x${(0x1000 * i).toString(16)} rb=block${i % 3000} offset=0x${i.toString(16)} pid=1`);

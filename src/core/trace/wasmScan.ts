@@ -85,35 +85,88 @@ export function logScanModule(): WebAssembly.Module | null {
   return cached;
 }
 
-/** Instantiates the scanner for a catalogue (names registered, programs added on demand). */
-export function instantiateScanner(module: WebAssembly.Module, catalogue: Catalogue, hooks: ScanHooks): LogScanExports {
-  // The imports call back into the instance they belong to.
-  const self: { x?: LogScanExports } = {};
-  const instance = new WebAssembly.Instance(module, {
-    env: {
-      tid_code: (tid: number): number => hooks.tidCode(tid),
-      first_time: (sec: number, ns: number): number => {
-        const r = hooks.firstTime(sec, ns);
-        self.x!.set_base(r.baseSec, r.baseNs);
-        return r.ts;
+/**
+ * One instance of the scanner for a catalogue, with what lives as long as it: its input
+ * area, the text of the strings it interned and the string fields of each program.
+ * Instances are pooled per catalogue and thread (see acquireScanner): a reader holds one
+ * only while it scans a range, so memory and programs are set up once, not per read.
+ */
+export class ScannerInstance {
+  readonly x: LogScanExports;
+  input = 0;
+  inputCap = 0;
+  /** Text of each interned string, by its id. */
+  readonly strings: string[] = [];
+  /** Per event given a program: the field indexes that hold string ids (null: none). */
+  readonly strFields: (Int32Array | null | undefined)[] = [];
+  /** Who the imports answer for while a range is scanned. */
+  hooks: ScanHooks | null = null;
+  /** Token of the reader and store its per-store state (thread codes, time base) belongs to; 0: none. */
+  owner = 0;
+  busy = false;
+
+  constructor(module: WebAssembly.Module, catalogue: Catalogue) {
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        tid_code: (tid: number): number => this.hooks!.tidCode(tid),
+        first_time: (sec: number, ns: number): number => {
+          const r = this.hooks!.firstTime(sec, ns);
+          this.x.set_base(r.baseSec, r.baseNs);
+          return r.ts;
+        },
       },
-    },
-  });
-  const x = instance.exports as unknown as LogScanExports;
-  self.x = x;
-  const events = catalogue.events;
-  let nameBytes = 0;
-  for (const ev of events) nameBytes += ev.nameBytes.length;
-  if (x.init(events.length) !== 0) throw new Error('trace scanner: out of memory');
-  const names = x.alloc(nameBytes + 8);
-  const mem = new Uint8Array(x.memory.buffer);
-  let at = names;
-  for (const ev of events) {
-    mem.set(ev.nameBytes, at);
-    x.add_event(ev.index, at, ev.nameBytes.length);
-    at += ev.nameBytes.length;
+    });
+    const x = instance.exports as unknown as LogScanExports;
+    this.x = x;
+    const events = catalogue.events;
+    let nameBytes = 0;
+    for (const ev of events) nameBytes += ev.nameBytes.length;
+    if (x.init(events.length) !== 0) throw new Error('trace scanner: out of memory');
+    const names = x.alloc(nameBytes + 8);
+    const mem = new Uint8Array(x.memory.buffer);
+    let at = names;
+    for (const ev of events) {
+      mem.set(ev.nameBytes, at);
+      x.add_event(ev.index, at, ev.nameBytes.length);
+      at += ev.nameBytes.length;
+    }
   }
-  return x;
+
+  /** Makes the input area hold len bytes plus the padding; returns its address. */
+  inputFor(len: number): number {
+    if (len + INPUT_PAD > this.inputCap) {
+      this.inputCap = Math.max(len + INPUT_PAD, 4 * 1024 * 1024 + INPUT_PAD);
+      this.input = this.x.alloc(this.inputCap);
+      if (this.input === 0) throw new Error('trace scanner: out of memory');
+    }
+    return this.input;
+  }
+}
+
+const pools = new WeakMap<Catalogue, ScannerInstance[]>();
+
+/** A free scanner instance for the catalogue (made when none is free); give it back with releaseScanner. */
+export function acquireScanner(module: WebAssembly.Module, catalogue: Catalogue): ScannerInstance {
+  let pool = pools.get(catalogue);
+  if (!pool) { pool = []; pools.set(catalogue, pool); }
+  let s = pool.find((p) => !p.busy);
+  if (!s) { s = new ScannerInstance(module, catalogue); pool.push(s); }
+  s.busy = true;
+  return s;
+}
+
+/** Gives an instance back; after a scan that did not finish, its staged rows are dropped. */
+export function releaseScanner(s: ScannerInstance, finished: boolean): void {
+  if (!finished) {
+    const x = s.x;
+    const n = x.dirty_count();
+    for (const idx of new Uint32Array(x.memory.buffer, x.dirty_ptr(), n).slice()) x.clear_stage(idx);
+    x.clear_dirty();
+    x.clear_new_strings();
+    s.owner = 0;
+  }
+  s.hooks = null;
+  s.busy = false;
 }
 
 const encoder = new TextEncoder();
