@@ -106,6 +106,46 @@ async function firstTimeBase(path: string, catalogue: Catalogue): Promise<TimeBa
   }
 }
 
+/** How long a worker waits, unreferenced, for the next read before it is ended. */
+const IDLE_MS = 15_000;
+const MAX_IDLE = 8;
+interface IdleWorker { readonly w: Worker; readonly script: string | undefined; readonly timer: NodeJS.Timeout }
+/** Workers of finished reads, kept for the next read (their catalogues and scanners are ready). */
+const idle: IdleWorker[] = [];
+
+/** Removes what a read attached (only those events: the worker keeps its own listeners). */
+function detach(w: Worker): void {
+  for (const ev of ['message', 'error', 'exit'] as const) w.removeAllListeners(ev);
+}
+
+function dropIdle(w: Worker): void {
+  const i = idle.findIndex((e) => e.w === w);
+  if (i >= 0) { clearTimeout(idle[i]!.timer); idle.splice(i, 1); }
+}
+
+/** An idle worker for the script, or a new one. */
+function takeWorker(script: string | undefined): Worker {
+  const i = idle.findIndex((e) => e.script === script);
+  if (i < 0) return startWorker(script);
+  const e = idle[i]!;
+  dropIdle(e.w);
+  detach(e.w);
+  e.w.ref();
+  return e.w;
+}
+
+/** Keeps a worker whose read ended well for the next read; it does not keep the process alive. */
+function keepWorker(w: Worker, script: string | undefined): void {
+  detach(w);
+  if (idle.length >= MAX_IDLE) { void w.terminate(); return; }
+  w.unref();
+  w.on('error', () => dropIdle(w));
+  w.once('exit', () => dropIdle(w));
+  const timer = setTimeout(() => { dropIdle(w); void w.terminate(); }, IDLE_MS);
+  timer.unref();
+  idle.push({ w, script, timer });
+}
+
 /** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
 export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
   const cuts = [0];
@@ -153,7 +193,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   // A worker that fails before it is given work is remembered here and reported then.
   const bootFailures = new Map<Worker, Error>();
   const booting = Array.from({ length: parallel ? n : 1 }, () => {
-    const w = startWorker(opts.workerScript);
+    const w = takeWorker(opts.workerScript);
     w.on('error', (e) => { if (!bootFailures.has(w)) bootFailures.set(w, e instanceof Error ? e : new Error(String(e))); });
     w.once('exit', (code) => { if (!bootFailures.has(w)) bootFailures.set(w, new Error(`trace worker exited with code ${code}`)); });
     return w;
@@ -216,7 +256,6 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         assembly.plans.forEach((plan, range) => holder[range]!.postMessage({ type: 'assemble', range, plan } satisfies ToWorker));
       };
       const nWorkers = Math.min(booting.length, ranges.length);
-      for (const w of booting.slice(nWorkers)) void w.terminate();
       for (let k = 0; k < nWorkers; k++) {
         const w = booting[k]!;
         workers.push(w);
@@ -262,8 +301,11 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         startNext();
       }
     });
-  } finally {
+    // Every worker is idle now: keep them for the next read.
+    for (const w of booting) keepWorker(w, opts.workerScript);
+  } catch (e) {
     for (const w of booting) void w.terminate();
+    throw e;
   }
   return assembly ? assembly.finish() : mergeParts([batches]);
 }

@@ -315,6 +315,9 @@ static inline u32 rd16(const u8 *p) { return p[0] | (u32)p[1] << 8; }
 
 static inline int is_digit(u8 c) { return (u8)(c - '0') <= 9; }
 
+/* Values here are below 2^53: the signed conversion is exact (and cheaper than the unsigned one). */
+static inline double to_double(uint64_t v) { return (double)(int64_t)v; }
+
 static inline uint64_t ld64(const u8 *p) {
   uint64_t v;
   __builtin_memcpy(&v, p, 8);
@@ -347,6 +350,12 @@ static const uint64_t POW10U[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10
  */
 static inline u32 read_dec(const u8 **pp, uint64_t *out) {
   const u8 *p = *pp;
+  /* One digit (channel numbers, flags, small counts) is the most common case. */
+  if (is_digit(p[0]) && !is_digit(p[1])) {
+    *out = (u32)(p[0] - '0');
+    *pp = p + 1;
+    return 1;
+  }
   uint64_t x = ld64(p);
   u32 n = digit_run(x);
   if (n == 0) return 0;
@@ -407,7 +416,7 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *ou
       /* Up to 15 digits the integer and the double sum of the JavaScript reader agree. */
       u32 nd = read_dec(&p, &v);
       if (nd == 0 || nd > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -(double)v : (double)v;
+      out[f * STAGE_ROWS] = neg ? -to_double(v) : to_double(v);
     } else {
       while (*p == ' ') p++;
       if (op == OP_PTR) {
@@ -424,7 +433,7 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *ou
       int d;
       while ((d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
       if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = (double)v;
+      out[f * STAGE_ROWS] = to_double(v);
     }
   pad:
     if (width) while (p - fs < (long)width && *p == ' ') p++;
@@ -493,7 +502,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
       s = p;
       while (p < e && is_digit(*p)) { v = v * 10 + (u32)(*p - '0'); p++; }
       if (p == s || p - s > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -(double)v : (double)v;
+      out[f * STAGE_ROWS] = neg ? -to_double(v) : to_double(v);
     } else {
       if (op == OP_PTR) {
         if (p + 5 <= e && *p == '(') {
@@ -509,7 +518,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
       int d;
       while (p < e && (d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
       if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = (double)v;
+      out[f * STAGE_ROWS] = to_double(v);
     }
   pad:
     if (width) while (p < e && p - fs < (long)width && *p == ' ') p++;
@@ -601,7 +610,7 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
       if (c == '-' && i - s == 4) {
         const u8 *c21p = s + 21;
         if (c21p >= end || *c21p == '\n' || (*c21p == '\r' && c21p[1] == '\n')) goto slow;
-        const u8 *t = parse_iso(s, end, (double)v, &ts);
+        const u8 *t = parse_iso(s, end, to_double(v), &ts);
         if (!t || !ident[*t]) goto slow;
         i = t;
       } else {
@@ -624,10 +633,10 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
         ++i;
         u32 nd = read_dec(&i, &frac);
         if (nd == 0 || nd > 9 || *i != ':') goto slow;
-        ts = rel_time((double)sec, (double)frac * POW10[nd]);
+        ts = rel_time(to_double(sec), to_double(frac) * POW10[nd]);
         if (v != last_tid) {
           u32 slot = (u32)v & (SLOTS - 1);
-          if (tid_keys[slot] != v) { tid_keys[slot] = v; tid_codes[slot] = js_tid_code((double)v); }
+          if (tid_keys[slot] != v) { tid_keys[slot] = v; tid_codes[slot] = js_tid_code(to_double(v)); }
           last_tid = v;
           last_tid_code = tid_codes[slot];
         }
