@@ -76,7 +76,7 @@ mkdirSync('dist', { recursive: true });
 try {
   execFileSync('clang', [
     '--target=wasm32', '-O3', '-nostdlib', '-ffp-contract=off', '-mbulk-memory', '-mnontrapping-fptoint', '-msimd128', '-Wall', '-Wextra', '-Werror',
-    '-Wl,--no-entry', '-Wl,--strip-all', '-o', 'dist/logscan.wasm', scannerSource,
+    '-Wl,--no-entry', '-o', 'dist/logscan.wasm', scannerSource,
   ], { stdio: 'inherit' });
 } catch (e) {
   console.error(`building dist/logscan.wasm from ${scannerSource} failed (needs clang and lld: apt-get install clang lld): ${e.message}`);

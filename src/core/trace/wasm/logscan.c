@@ -22,6 +22,8 @@ typedef uint16_t u16;
 typedef uint32_t u32;
 
 #define EXPORT(name) __attribute__((export_name(#name)))
+/* Helpers of the hot loop: a call costs more than their bodies. */
+#define HOT static inline __attribute__((always_inline))
 #define IMPORT(name) __attribute__((import_module("env"), import_name(#name)))
 
 /* The store's code for a thread id (TraceStore.tidCode). */
@@ -311,21 +313,21 @@ EXPORT(pack) void *pack(u32 index, u32 k, u32 n, u32 kind) {
 static const double POW10[10] = { 1e9, 1e8, 1e7, 1e6, 1e5, 1e4, 1e3, 1e2, 1e1, 1 };
 static int8_t hexval[256];
 
-static inline u32 rd16(const u8 *p) { return p[0] | (u32)p[1] << 8; }
+HOT u32 rd16(const u8 *p) { return p[0] | (u32)p[1] << 8; }
 
-static inline int is_digit(u8 c) { return (u8)(c - '0') <= 9; }
+HOT int is_digit(u8 c) { return (u8)(c - '0') <= 9; }
 
 /* Values here are below 2^53: the signed conversion is exact (and cheaper than the unsigned one). */
-static inline double to_double(uint64_t v) { return (double)(int64_t)v; }
+HOT double to_double(uint64_t v) { return (double)(int64_t)v; }
 
-static inline uint64_t ld64(const u8 *p) {
+HOT uint64_t ld64(const u8 *p) {
   uint64_t v;
   __builtin_memcpy(&v, p, 8);
   return v;
 }
 
 /* How many of the 8 bytes of x (first byte lowest) are decimal digits before the first other byte. */
-static inline u32 digit_run(uint64_t x) {
+HOT u32 digit_run(uint64_t x) {
   /* A byte is a digit when its high nibble is 3 both as is and after adding 6. A carry out of
      a byte (only from 0xFA..0xFF, not digits) can only disturb bytes after a non-digit. */
   uint64_t m = ((x & 0xF0F0F0F0F0F0F0F0ull) ^ 0x3030303030303030ull) |
@@ -334,7 +336,7 @@ static inline u32 digit_run(uint64_t x) {
 }
 
 /* Value of the first n (1..8) digit bytes of x. */
-static inline uint64_t digits_value(uint64_t x, u32 n) {
+HOT uint64_t digits_value(uint64_t x, u32 n) {
   x <<= (8 - n) * 8; /* the digits move up; the bytes shifted in read as leading zeros */
   x = ((x & 0x0F0F0F0F0F0F0F0Full) * 2561) >> 8;
   x = ((x & 0x00FF00FF00FF00FFull) * 6553601) >> 16;
@@ -348,7 +350,7 @@ static const uint64_t POW10U[9] = { 1, 10, 100, 1000, 10000, 100000, 1000000, 10
  * included). Returns their count, or 16 when there are more than 15 (too long to be exact
  * in a double); *out gets the value of up to 15 digits.
  */
-static inline u32 read_dec(const u8 **pp, uint64_t *out) {
+HOT u32 read_dec(const u8 **pp, uint64_t *out) {
   const u8 *p = *pp;
   /* One digit (channel numbers, flags, small counts) is the most common case. */
   if (is_digit(p[0]) && !is_digit(p[1])) {
@@ -376,7 +378,7 @@ static inline u32 read_dec(const u8 **pp, uint64_t *out) {
  * Whether the k bytes at a and b are equal, compared 8 at a time; up to 7 bytes after
  * each may be read (the input's padding, the program's zero fill, the names area).
  */
-static inline int same_bytes(const u8 *a, const u8 *b, u32 k) {
+HOT int same_bytes(const u8 *a, const u8 *b, u32 k) {
   u32 j = 0;
   for (; j + 8 <= k; j += 8) if (ld64(a + j) != ld64(b + j)) return 0;
   if (j == k) return 1;
