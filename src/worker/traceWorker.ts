@@ -6,6 +6,7 @@ import { parentPort } from 'node:worker_threads';
 import { Catalogue } from '../core/trace/catalogue';
 import { builtinCatalogue } from '../core/trace/catalogues/index';
 import { copyIntoPlace, summarizeStore, type RangePlan } from '../core/trace/assemble';
+import { allowRecycling, recycleArrays } from '../core/trace/columns';
 import { finishBatch, readTraceWith } from '../core/trace/readTrace';
 import type { TraceStore } from '../core/trace/store';
 import { CancelledError } from '../core/trace/source';
@@ -16,6 +17,8 @@ const port = parentPort;
 if (!port) throw new Error('traceWorker must run in a worker thread');
 
 const controller = new AbortController();
+// Column arrays of ranges copied into place are reused by later ranges (see allocInt).
+allowRecycling(1024 * 1024 * 1024);
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
@@ -38,6 +41,8 @@ function assemble(range: number, plan: RangePlan): void {
     return;
   }
   held.delete(range);
+  // The next ranges (of this read or the next) reuse its arrays.
+  recycleArrays(store.arrays());
   post({ type: 'assembled', range });
 }
 

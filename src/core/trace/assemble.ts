@@ -237,10 +237,37 @@ function copyColumn(col: IntColumn, target: ColumnTarget, at: number, n: number)
 
 type NumArray = Uint8Array | Uint16Array | Int32Array | Uint32Array | Float64Array;
 
-function mapCopy(dst: NumArray, src: NumArray, map: Int32Array): void {
+// One loop per array type (each stays monomorphic); the generic ones cover the rest.
+function mapU8(dst: Uint8Array, src: Uint8Array, map: Int32Array): void {
+  for (let i = 0; i < src.length; i++) dst[i] = map[src[i]!]!;
+}
+function mapU16(dst: Uint16Array, src: Uint16Array, map: Int32Array): void {
+  for (let i = 0; i < src.length; i++) dst[i] = map[src[i]!]!;
+}
+function mapAny(dst: NumArray, src: NumArray, map: Int32Array): void {
   for (let i = 0; i < src.length; i++) dst[i] = map[src[i]!]!;
 }
 
+function mapCopy(dst: NumArray, src: NumArray, map: Int32Array): void {
+  if (dst instanceof Uint8Array && src instanceof Uint8Array) mapU8(dst, src, map);
+  else if (dst instanceof Uint16Array && src instanceof Uint16Array) mapU16(dst, src, map);
+  else mapAny(dst, src, map);
+}
+
+function addU32(a: Uint32Array, add: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! + add;
+}
+function addF64(a: Float64Array, add: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! + add;
+}
+function addAny(a: NumArray, add: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = a[i]! + add;
+}
+
+/** dst = src + add: a native copy (dst's kind holds every sum), then the add in place. */
 function addCopy(dst: NumArray, src: NumArray, add: number): void {
-  for (let i = 0; i < src.length; i++) dst[i] = src[i]! + add;
+  dst.set(src);
+  if (dst instanceof Uint32Array) addU32(dst, add);
+  else if (dst instanceof Float64Array) addF64(dst, add);
+  else addAny(dst, add);
 }

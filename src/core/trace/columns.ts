@@ -40,9 +40,62 @@ interface IntArrayConstructor {
 const INT_ARRAY: Record<IntKind, IntArrayConstructor> = {
   u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array, i64: BigInt64Array, u64: BigUint64Array,
 };
+const KIND_OF = new Map<unknown, IntKind>(Object.entries(INT_ARRAY).map(([k, c]) => [c, k as IntKind]));
 
+/**
+ * Column arrays given back for reuse (recycleColumns), by kind. Fresh memory costs a page
+ * fault per 4 KiB on first write, which for large reads rivals parsing; a worker thread
+ * that reads range after range reuses the arrays of the ranges it has handed over.
+ * Off unless a thread switches it on (allowRecycling).
+ */
+const spare = new Map<IntKind, IntArray[]>();
+let spareBytes = 0;
+let spareLimit = 0;
+
+/** Lets this thread keep up to limitBytes of given-back column arrays for reuse. */
+export function allowRecycling(limitBytes: number): void {
+  spareLimit = limitBytes;
+}
+
+/** Gives arrays no longer used back for reuse (no-op unless allowRecycling was called). */
+export function recycleArrays(arrays: Iterable<IntArray>): void {
+  for (const a of arrays) {
+    const kind = KIND_OF.get(a.constructor);
+    if (!kind || a.byteLength !== a.buffer.byteLength || a.byteLength < 65536 || spareBytes + a.byteLength > spareLimit) continue;
+    let list = spare.get(kind);
+    if (!list) { list = []; spare.set(kind, list); }
+    list.push(a);
+    spareBytes += a.byteLength;
+  }
+}
+
+/** A spare array of the kind with room for n values (not wasting more than half), else undefined. */
+function takeSpare(kind: IntKind, n: number): IntArray | undefined {
+  const list = spare.get(kind);
+  if (!list) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const a = list[i]!;
+    if (a.length >= n && a.length <= 2 * n + 1024) {
+      list.splice(i, 1);
+      spareBytes -= a.byteLength;
+      return a;
+    }
+  }
+  return undefined;
+}
+
+/** An array for n values of the kind; only the values written later are meaningful (a reused one is not zeroed). */
 export function allocInt(kind: IntKind, n: number): IntArray {
+  if (spareBytes > 0 && n >= 8192) {
+    const a = takeSpare(kind, n);
+    if (a) return a;
+  }
   return new INT_ARRAY[kind](n);
+}
+
+/** A Float64Array for n values, reused like allocInt's. */
+export function allocF64(n: number): Float64Array {
+  return allocInt('f64', n) as Float64Array;
 }
 
 /** The whole of a shared buffer as an array of the kind. */
@@ -377,7 +430,7 @@ export class F64Column {
   constructor(capacity = 16) { this.data = new Float64Array(capacity); }
   push(v: number): void {
     if (this.length >= this.data.length) {
-      const next = new Float64Array(Math.max(16, this.data.length * 2));
+      const next = allocF64(Math.max(16, this.data.length * 2));
       next.set(this.data);
       this.data = next;
     }
@@ -386,7 +439,7 @@ export class F64Column {
   /** Makes room for n values in all. */
   ensureCapacity(n: number): void {
     if (n <= this.data.length) return;
-    const next = new Float64Array(n);
+    const next = allocF64(n);
     next.set(this.data.subarray(0, this.length));
     this.data = next;
   }
@@ -394,7 +447,7 @@ export class F64Column {
   appendStrided(src: Float64Array, off: number, stride: number, n: number): void {
     const need = this.length + n;
     if (need > this.data.length) {
-      const next = new Float64Array(Math.max(16, this.data.length * 2, need));
+      const next = allocF64(Math.max(16, this.data.length * 2, need));
       next.set(this.data.subarray(0, this.length));
       this.data = next;
     }
@@ -405,7 +458,7 @@ export class F64Column {
   appendValues(src: Float64Array): void {
     const need = this.length + src.length;
     if (need > this.data.length) {
-      const next = new Float64Array(Math.max(16, this.data.length * 2, need));
+      const next = allocF64(Math.max(16, this.data.length * 2, need));
       next.set(this.data.subarray(0, this.length));
       this.data = next;
     }

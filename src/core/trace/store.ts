@@ -357,6 +357,16 @@ export class TraceStore {
     }
   }
 
+  /** Every column array of every table (to give back with recycleArrays once the store is dropped). */
+  *arrays(): Generator<IntArray> {
+    for (const t of this.tables.values()) {
+      yield t.ts.data;
+      yield t.pos.data;
+      yield t.tid.data;
+      for (const c of t.cols) yield c.data;
+    }
+  }
+
   /** Bytes held by typed arrays plus the string table estimate. */
   memoryBytes(): number {
     let n = this.strings.bytes();
