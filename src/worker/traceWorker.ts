@@ -11,7 +11,7 @@ import { finishBatch, readTraceWith } from '../core/trace/readTrace';
 import type { TraceStore } from '../core/trace/store';
 import { CancelledError } from '../core/trace/source';
 import { serializeStore } from '../core/trace/storeTransfer';
-import type { CatalogueSpec, FromWorker, ToWorker } from '../core/trace/workerProtocol';
+import type { CatalogueSpec, FromWorker, ReadRequest, ToWorker } from '../core/trace/workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('traceWorker must run in a worker thread');
@@ -46,13 +46,20 @@ function assemble(range: number, plan: RangePlan): void {
   post({ type: 'assembled', range });
 }
 
+/** Reads run one after another: a worker may be handed its next range before it finishes one. */
+let queue: Promise<void> = Promise.resolve();
+
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') { controller.abort(); return; }
   if (msg.type === 'assemble') { assemble(msg.range, msg.plan); return; }
+  queue = queue.then(() => read(msg));
+});
+
+function read(msg: ReadRequest): Promise<void> {
   const hold = msg.hold;
   let lastProgress = 0;
   let total = 0;
-  readTraceWith(msg.path, catalogueOf(msg.catalogue), {
+  return readTraceWith(msg.path, catalogueOf(msg.catalogue), {
     start: msg.start,
     end: msg.end,
     simpletracePart: msg.simpletrace,
@@ -79,4 +86,4 @@ port.on('message', (msg: ToWorker) => {
     },
     (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled: e instanceof CancelledError }),
   );
-});
+}

@@ -261,10 +261,11 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         workers.push(w);
         const early = bootFailures.get(w);
         if (early) { fail(early); return; }
-        /** Range the worker is reading; -1 when it reads none. */
-        let current = -1;
+        /** Ranges given to the worker and not read yet (it reads them in order). */
+        let given = 0;
         const startNext = (): void => {
-          current = next++;
+          const current = next++;
+          given++;
           const range = ranges[current];
           const part = parts[current];
           holder[current] = w;
@@ -284,10 +285,10 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
             case 'progress': read += msg.bytes; opts.onProgress?.(read, size); return;
             case 'error': fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return;
             case 'batch': batches.push(deserializeStore(msg.store)); return;
-            case 'done': batches.push(deserializeStore(msg.store)); current = -1; finish(); return;
+            case 'done': batches.push(deserializeStore(msg.store)); given--; finish(); return;
             case 'held':
               shapes[msg.range] = msg.shape;
-              current = -1;
+              given--;
               if (next < ranges.length) startNext();
               if (--pending === 0) assembleAll();
               return;
@@ -297,8 +298,10 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
           }
         });
         w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-        w.on('exit', (code) => { if (!failed && (current >= 0 || holder.includes(w)) && pending > 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        w.on('exit', (code) => { if (!failed && (given > 0 || holder.includes(w)) && pending > 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        // Two ranges each to start with: the next one is queued while the first is read.
         startNext();
+        if (several && next < ranges.length && nWorkers * 2 <= ranges.length) startNext();
       }
     });
     // Every worker is idle now: keep them for the next read.
