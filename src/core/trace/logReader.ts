@@ -15,8 +15,8 @@ import type { IntKind } from './columns';
 import type { EventTable, TraceStore } from './store';
 import { acquireScanner, encodeProgram, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type ScanHooks, type ScannerInstance } from './wasmScan';
 
-/** IntColumn kinds logscan.c's pack() writes (f64 columns are copied from the stage). */
-const PACK_KIND: Record<IntKind, number> = { u8: 0, u16: 1, i32: 2, u32: 3, f64: -1, i64: -1, u64: -1 };
+/** The kind codes of logscan.c's pack() (bigint columns take doubles and convert). */
+const PACK_KIND: Record<IntKind, number> = { u8: 0, u16: 1, i32: 2, u32: 3, f64: 4, i64: 4, u64: 4 };
 
 let scanTokens = 0;
 function nextScanToken(): number {
@@ -266,16 +266,16 @@ export class LogLineParser {
     let t = this.byEvent[idx];
     if (t === undefined) { t = this.store.tableFor(ev.decl.name, ev.decoder!.fields); this.byEvent[idx] = t; }
     const stage = x.stage_ptr(idx);
+    const colAt = (k: number): number => stage + k * WASM_STAGE_ROWS * 8;
     // Views are made from the current memory each time: a growing memory detaches old ones.
-    const column = (k: number): Float64Array => new Float64Array(x.memory.buffer, stage + k * WASM_STAGE_ROWS * 8, n);
     const strs = sc.strFields[idx];
-    if (strs) for (const f of strs) this.mapWasmStrings(sc.strings, column(3 + f));
-    t.commitColumns(n, column(0), (k, kind) => {
-      if (kind === 'f64') return column(k + 1);
+    if (strs) for (const f of strs) this.mapWasmStrings(sc.strings, new Int32Array(x.memory.buffer, colAt(3 + f), 2 * n));
+    t.commitColumns(n, new Float64Array(x.memory.buffer, colAt(0), n), (k, kind) => {
       const at = x.pack(idx, k + 1, n, PACK_KIND[kind]);
       if (at === 0) return null;
       const mem = x.memory.buffer;
-      return kind === 'u8' ? new Uint8Array(mem, at, n) : kind === 'u16' ? new Uint16Array(mem, at, n) : kind === 'i32' ? new Int32Array(mem, at, n) : new Uint32Array(mem, at, n);
+      return kind === 'u8' ? new Uint8Array(mem, at, n) : kind === 'u16' ? new Uint16Array(mem, at, n) : kind === 'i32' ? new Int32Array(mem, at, n)
+        : kind === 'u32' ? new Uint32Array(mem, at, n) : new Float64Array(mem, at, n);
     }, (k) => {
       x.column_range(idx, k + 1, n);
       return [x.range_min(), x.range_max()];
@@ -284,7 +284,8 @@ export class LogLineParser {
   }
 
   /** Replaces scanner string ids by this store's string ids. */
-  private mapWasmStrings(texts: readonly string[], col: Float64Array): void {
+  /** Replaces scanner string ids by this store's; words holds a 64-bit column as 32-bit words (ids in the low ones). */
+  private mapWasmStrings(texts: readonly string[], words: Int32Array): void {
     if (this.wasmStringIds.length < texts.length) {
       const next = new Int32Array(Math.max(64, texts.length * 2)).fill(-1);
       next.set(this.wasmStringIds);
@@ -292,13 +293,14 @@ export class LogLineParser {
     }
     const ids = this.wasmStringIds;
     const strings = this.store.strings;
-    for (let r = 0; r < col.length; r++) {
-      const id = col[r]!;
+    for (let r = 0; r < words.length; r += 2) {
+      const id = words[r]!;
       let sid = ids[id]!;
       if (sid < 0) { sid = strings.intern(texts[id]!); ids[id] = sid; }
-      col[r] = sid;
+      words[r] = sid;
     }
   }
+
 
   /** The general loop: one parseLine call per line. */
   private parseLines(buf: Buffer, start: number, end: number): void {

@@ -50,7 +50,7 @@ export interface LogScanExports {
   column_range(index: number, k: number, n: number): void;
   range_min(): number;
   range_max(): number;
-  /** kind: 0 u8, 1 u16, 2 i32, 3 u32; returns the address of the packed values, 0 when one does not fit. */
+  /** kind: 0 u8, 1 u16, 2 i32, 3 u32, 4 f64; returns the address of the packed values, 0 when one does not fit. */
   pack(index: number, k: number, n: number, kind: number): number;
 }
 

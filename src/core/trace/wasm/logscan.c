@@ -5,7 +5,8 @@
  * `tid@sec.frac:` prefix, an ISO-8601 prefix or none, names a catalogue event whose
  * format was given a program (set_program), and its arguments match that program.
  * Its row (time, line, thread code, one value per field) goes to the event's stage:
- * STAGE_ROWS values per column, column after column (time, line, thread, fields). Every other line is handed back to the JavaScript
+ * STAGE_ROWS values per column, column after column: times as doubles, then line,
+ * thread and fields as 64-bit integers. Every other line is handed back to the JavaScript
  * reader untouched (status ST_SLOW), which parses it with the exact decoders; so this
  * file only has to agree with the JavaScript reader on the lines it accepts.
  *
@@ -84,7 +85,8 @@ typedef struct {
   const u8 *prog;
   u32 nfields;
   u32 has_str;
-  double *stage;
+  /* Column 0 (times) holds doubles, the others int64_t. */
+  int64_t *stage;
   u32 staged;
   u32 dirty;
 } Event;
@@ -108,7 +110,7 @@ EXPORT(init) int init(u32 count) {
   name_mask = cap - 1;
   name_slots = bump_zero(cap * 4);
   dirty = bump(count * 4 + 16);
-  pack_buf = bump(STAGE_ROWS * 4);
+  pack_buf = bump(STAGE_ROWS * 8);
   reset_store();
   return events && name_slots && dirty && pack_buf ? 0 : -1;
 }
@@ -260,7 +262,7 @@ EXPORT(clear_new_strings) void clear_new_strings(void) { n_new = 0; }
 /* ---- stages ---------------------------------------------------------------------- */
 
 
-EXPORT(stage_ptr) double *stage_ptr(u32 index) { return events[index].stage; }
+EXPORT(stage_ptr) int64_t *stage_ptr(u32 index) { return events[index].stage; }
 EXPORT(staged) u32 staged(u32 index) { return events[index].staged; }
 EXPORT(clear_stage) void clear_stage(u32 index) { events[index].staged = 0; }
 EXPORT(dirty_ptr) u32 *dirty_ptr(void) { return dirty; }
@@ -277,34 +279,35 @@ EXPORT(clear_dirty) void clear_dirty(void) {
 static double range_min, range_max;
 
 EXPORT(column_range) void column_range(u32 index, u32 k, u32 n) {
-  const double *c = events[index].stage + k * STAGE_ROWS;
-  double lo = c[0], hi = c[0];
+  const int64_t *c = events[index].stage + k * STAGE_ROWS;
+  int64_t lo = c[0], hi = c[0];
   for (u32 r = 1; r < n; r++) {
-    double v = c[r];
+    int64_t v = c[r];
     lo = v < lo ? v : lo;
     hi = v > hi ? v : hi;
   }
-  range_min = lo;
-  range_max = hi;
+  range_min = (double)lo;
+  range_max = (double)hi;
 }
 EXPORT(range_min) double get_range_min(void) { return range_min; }
 EXPORT(range_max) double get_range_max(void) { return range_max; }
 
 /*
- * The column's n values as kind 0 u8, 1 u16, 2 i32 or 3 u32 (values are integers): the
- * address of the packed values, or 0 when a value does not fit the kind (the caller
- * then asks column_range and widens).
+ * Integer column k's n values as kind 0 u8, 1 u16, 2 i32, 3 u32 or 4 f64: the address of
+ * the packed values, or 0 when a value does not fit the kind (the caller then asks
+ * column_range and widens).
  */
 EXPORT(pack) void *pack(u32 index, u32 k, u32 n, u32 kind) {
-  const double *c = events[index].stage + k * STAGE_ROWS;
-  int ok = 1;
+  const int64_t *c = events[index].stage + k * STAGE_ROWS;
+  uint64_t bad = 0;
   switch (kind) {
-    case 0: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 255); o[r] = (u8)(u32)v; } break; }
-    case 1: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 65535); o[r] = (u16)(u32)v; } break; }
-    case 2: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= -2147483648.0) & (v <= 2147483647.0); o[r] = (int32_t)v; } break; }
-    default: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) { double v = c[r]; ok &= (v >= 0) & (v <= 4294967295.0); o[r] = (u32)v; } break; }
+    case 0: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 8; o[r] = (u8)v; } break; }
+    case 1: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 16; o[r] = (u16)v; } break; }
+    case 2: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) { int64_t v = c[r]; bad |= (uint64_t)(v - INT32_MIN) >> 32; o[r] = (int32_t)v; } break; }
+    case 3: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 32; o[r] = (u32)v; } break; }
+    default: { double *o = (double *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (double)c[r]; break; }
   }
-  return ok ? pack_buf : 0;
+  return bad ? 0 : pack_buf;
 }
 
 /* ---- decoding ---------------------------------------------------------------------- */
@@ -391,7 +394,7 @@ HOT int same_bytes(const u8 *a, const u8 *b, u32 k) {
  * no literal of such a program holds CR or LF). Returns the position after the last
  * step, or 0 on a mismatch or a number too long for a double.
  */
-static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *out) {
+static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, int64_t *out) {
   for (;;) {
     u32 op = *prog++;
     if (op == OP_END) return p;
@@ -418,7 +421,7 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *ou
       /* Up to 15 digits the integer and the double sum of the JavaScript reader agree. */
       u32 nd = read_dec(&p, &v);
       if (nd == 0 || nd > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -to_double(v) : to_double(v);
+      out[f * STAGE_ROWS] = neg ? -(int64_t)v : (int64_t)v;
     } else {
       while (*p == ' ') p++;
       if (op == OP_PTR) {
@@ -435,7 +438,7 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, double *ou
       int d;
       while ((d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
       if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = to_double(v);
+      out[f * STAGE_ROWS] = (int64_t)v;
     }
   pad:
     if (width) while (p - fs < (long)width && *p == ' ') p++;
@@ -460,7 +463,7 @@ static const u8 *find_lit(const u8 *p, const u8 *e, const u8 *lit, u32 k) {
  * Returns 1 when the whole range matched; 0 sends the line back (the interpreter
  * then also tries later occurrences); -1 when the string dictionary is full.
  */
-static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
+static int run_exact(const u8 *prog, const u8 *p, const u8 *e, int64_t *out) {
   for (;;) {
     u32 op = *prog++;
     if (op == OP_END) return p == e;
@@ -504,7 +507,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
       s = p;
       while (p < e && is_digit(*p)) { v = v * 10 + (u32)(*p - '0'); p++; }
       if (p == s || p - s > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -to_double(v) : to_double(v);
+      out[f * STAGE_ROWS] = neg ? -(int64_t)v : (int64_t)v;
     } else {
       if (op == OP_PTR) {
         if (p + 5 <= e && *p == '(') {
@@ -520,7 +523,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, double *out) {
       int d;
       while (p < e && (d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
       if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = to_double(v);
+      out[f * STAGE_ROWS] = (int64_t)v;
     }
   pad:
     if (width) while (p < e && p - fs < (long)width && *p == ' ') p++;
@@ -677,7 +680,7 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
       ev->stage = bump((3 + ev->nfields) * STAGE_ROWS * 8);
       if (!ev->stage) goto slow;
     }
-    double *row = ev->stage + ev->staged;
+    int64_t *row = ev->stage + ev->staged;
     const u8 *next;
     if (!ev->has_str) {
       const u8 *r = run_line(ev->prog, c == ' ' ? i + 1 : i, end, row + 3 * STAGE_ROWS);
@@ -696,8 +699,8 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
       next = nl + 1;
     }
     line += 1;
-    row[0] = ts;
-    row[STAGE_ROWS] = line;
+    ((double *)ev->stage)[ev->staged] = ts;
+    row[STAGE_ROWS] = (int64_t)line;
     row[2 * STAGE_ROWS] = tid_code;
     lines_taken++;
     if (!ev->dirty) { ev->dirty = 1; dirty[n_dirty++] = (u32)idx; }
