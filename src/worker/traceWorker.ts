@@ -68,6 +68,7 @@ function read(msg: ReadRequest): Promise<void> {
     batchBytes: hold !== undefined ? undefined : msg.batchBytes,
     scanner: msg.scanner,
     base: msg.base,
+    plainLog: msg.plainLog,
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },
     onProgress: (bytes) => {
       total = bytes;

@@ -11,9 +11,11 @@
 import { NAME_HASH_SEED, type Catalogue, type CatalogueEvent } from './catalogue';
 import { DecodeScratch, type Decoder } from './decoder';
 import type { FastDecode, LineDecode } from './decoderCodegen';
+import { readSync } from 'node:fs';
 import type { IntKind } from './columns';
+import { CHUNK_BYTES, throwIfCancelled } from './source';
 import type { EventTable, TraceStore } from './store';
-import { acquireScanner, encodeProgram, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type ScanHooks, type ScannerInstance } from './wasmScan';
+import { acquireScanner, encodeProgram, INPUT_PAD, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type ScanHooks, type ScannerInstance } from './wasmScan';
 
 /** The kind codes of logscan.c's pack() (bigint columns take doubles and convert). */
 const PACK_KIND: Record<IntKind, number> = { u8: 0, u16: 1, i32: 2, u32: 3, f64: 4, i64: 4, u64: 4 };
@@ -194,6 +196,18 @@ export class LogLineParser {
   }
 
   private scanWith(sc: ScannerInstance, buf: Buffer, start: number, end: number): void {
+    const len = end - start;
+    const input = sc.inputFor(len);
+    new Uint8Array(sc.x.memory.buffer, input, len).set(buf.subarray(start, end));
+    this.scanInput(sc, len, start - input, () => buf);
+  }
+
+  /**
+   * Scans the first len bytes of the scanner's input area (they end with a newline); the
+   * lines it declines are parsed from bufNow() at (address + off). bufNow is asked again
+   * after every scanner call (the scanner may grow its memory, detaching views of it).
+   */
+  private scanInput(sc: ScannerInstance, len: number, off: number, bufNow: () => Buffer): void {
     const x = sc.x;
     if (sc.owner !== this.scanToken) {
       // Thread codes and the time base the instance caches belong to another store.
@@ -201,11 +215,9 @@ export class LogLineParser {
       sc.owner = this.scanToken;
     }
     sc.hooks = this.scanHooks;
-    const len = end - start;
-    const input = sc.inputFor(len);
-    new Uint8Array(x.memory.buffer, input, len).set(buf.subarray(start, end));
-    const off = start - input;
+    const input = sc.input;
     const wend = input + len;
+    const end = wend + off;
     let p = input;
     let line = this.line;
     let taken = 0;
@@ -213,10 +225,10 @@ export class LogLineParser {
       p = x.scan(p, wend, line);
       line = x.line();
       taken += x.lines_taken();
-      if (x.new_strings_count() > 0) this.takeWasmStrings(sc, buf, off);
+      if (x.new_strings_count() > 0) this.takeWasmStrings(sc, bufNow(), off);
       const st = x.status();
       if (st === ST_SLOW) {
-        p = this.slowLine(buf, p + off, end, ++line) - off;
+        p = this.slowLine(bufNow(), p + off, end, ++line) - off;
       } else if (st === ST_FULL) {
         this.commitWasmEvent(sc, x.status_arg());
       } else if (st === ST_NEED_PROGRAM) {
@@ -232,6 +244,64 @@ export class LogLineParser {
       x.clear_dirty();
     }
   }
+
+  /**
+   * Reads [start, end) of an open plain log file (start at a line start) and parses it.
+   * With the scanner on, bytes are read straight into its input area, saving a copy;
+   * otherwise, and for a line longer than that area, through push(). A last line without
+   * a newline is kept as push() keeps it (end() parses it). afterRead(bytes) is called
+   * after each read.
+   */
+  readFile(fd: number, start: number, end: number, afterRead: (bytes: number) => void, signal?: AbortSignal): void {
+    let pos = start;
+    if (this.wasmModule !== null && this.pending.length === 0 && !this.skippingLongLine) {
+      const sc = acquireScanner(this.wasmModule, this.catalogue);
+      this.active = sc;
+      let finished = false;
+      let tail: Buffer | undefined;
+      try {
+        sc.inputFor(CHUNK_BYTES);
+        const cap = sc.inputCap - INPUT_PAD;
+        let carry = 0;
+        while (pos < end) {
+          throwIfCancelled(signal);
+          if (carry === cap) break;
+          const want = Math.min(cap - carry, end - pos);
+          const got = readSync(fd, new Uint8Array(sc.x.memory.buffer, sc.input + carry, want), 0, want, pos);
+          if (got === 0) break;
+          pos += got;
+          this.store.bytes += got;
+          const len = carry + got;
+          const last = Buffer.from(sc.x.memory.buffer, sc.input, len).lastIndexOf(10);
+          if (last >= 0) {
+            const input = sc.input;
+            this.scanInput(sc, last + 1, -input, () => Buffer.from(sc.x.memory.buffer, input, len));
+            this.store.commit();
+            carry = len - (last + 1);
+            if (carry > 0) new Uint8Array(sc.x.memory.buffer).copyWithin(sc.input, sc.input + last + 1, sc.input + len);
+          } else carry = len;
+          afterRead(got);
+        }
+        if (carry > 0) tail = Buffer.from(new Uint8Array(sc.x.memory.buffer, sc.input, carry));
+        finished = true;
+      } finally {
+        this.active = null;
+        releaseScanner(sc, finished);
+      }
+      // The partial last line, or a line longer than the input area, goes on through push().
+      if (tail) { this.store.bytes -= tail.length; this.push(tail); }
+    }
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    while (pos < end) {
+      throwIfCancelled(signal);
+      const got = readSync(fd, chunk, 0, Math.min(chunk.length, end - pos), pos);
+      if (got === 0) break;
+      pos += got;
+      this.push(chunk.subarray(0, got));
+      afterRead(got);
+    }
+  }
+
 
   private programFor(sc: ScannerInstance, idx: number): void {
     const x = sc.x;

@@ -2,6 +2,7 @@
  * Reads one trace file (log backend or simpletrace, plain, gzip or xz) into a
  * store on the calling thread, streaming. See readTraceInWorker for big files.
  */
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import type { Catalogue } from './catalogue';
 import { LogLineParser } from './logReader';
 import { looksLikeSimpletrace, SimpletraceParser, type SimpletracePart } from './simpletrace';
@@ -23,6 +24,8 @@ export interface ReadTraceOptions {
   readonly simpletracePart?: SimpletracePart | undefined;
   /** Time base to time events from (a range of a file whose first timed line is known). */
   readonly base?: TimeBase | undefined;
+  /** Set when the caller knows the input is a plain (uncompressed) log file: it is then read without sniffing. */
+  readonly plainLog?: boolean | undefined;
   /** Log lines are scanned by the WebAssembly scanner when it is built (default), or by JavaScript only. */
   readonly scanner?: LineScanner | undefined;
 }
@@ -76,6 +79,24 @@ export async function readTraceWith(path: string, catalogue: Catalogue, opts: Re
   let sinceBatch = 0;
   let lineParser: LogLineParser | undefined;
   const expected = opts.end !== undefined ? opts.end - (opts.start ?? 0) : 0;
+  if (opts.plainLog && opts.batchBytes === undefined) {
+    // One store, read synchronously straight into the scanner (a worker's range).
+    const p = new LogLineParser(store, catalogue, 1, opts.scanner !== 'js');
+    const fd = openSync(path, 'r');
+    try {
+      const end = Math.min(opts.end ?? Infinity, fstatSync(fd).size);
+      p.readFile(fd, opts.start ?? 0, end, (bytes) => {
+        if (read === 0 && expected > 2 * bytes) store.presize(expected / bytes);
+        read += bytes;
+        opts.onProgress?.(read);
+      }, opts.signal);
+    } finally {
+      closeSync(fd);
+    }
+    throwIfCancelled(opts.signal);
+    p.end();
+    return finish(store);
+  }
   for await (const chunk of readChunks(path, { start: opts.start, end: opts.end, signal: opts.signal, chunkBytes: opts.chunkBytes })) {
     if (parser === undefined) {
       if (opts.simpletracePart) parser = new SimpletraceParser(store, catalogue, opts.simpletracePart);

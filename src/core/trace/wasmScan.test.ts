@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { catalogueFromText, type Catalogue } from './catalogue';
 import { builtinCatalogue } from './catalogues/index';
 import { LogLineParser } from './logReader';
+import { readTrace } from './readTrace';
 import { TraceStore } from './store';
 import { recordings } from './testSupport';
 import { encodeProgram, logScanModule } from './wasmScan';
@@ -163,6 +165,25 @@ describe('WebAssembly line scanner', () => {
     parsers.forEach((p, k) => { p.end(); stores[k]!.trim(); });
     assert.deepEqual(dump(stores[0]!), dump(parse(a, c72, false, chunk)));
     assert.deepEqual(dump(stores[1]!), dump(parse(b, c72, false, chunk)));
+  });
+
+  it('reads a file range straight into the scanner like a streamed read (long lines, no final newline)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'qmw-scan-'));
+    try {
+      const lines: string[] = [];
+      for (let i = 0; i < 60000; i++) lines.push(`9@1700000000.${String(i).padStart(6, '0')}:multifd_send channel ${i % 4} packet_num ${i} normal pages 1 zero pages 0 flags 0x0 next packet size 0`);
+      lines.splice(30000, 0, 'x'.repeat(5 * 1024 * 1024));
+      const f = join(dir, 'big.log');
+      writeFileSync(f, lines.join('\n'));
+      const size = statSync(f).size;
+      const direct = await readTrace(f, cat, { plainLog: true, start: 0, end: size });
+      const streamed = await readTrace(f, cat, { scanner: 'js' });
+      assert.deepEqual(dump(direct), dump(streamed));
+      assert.equal(direct.count('multifd_send'), 60000);
+      assert.equal(direct.other, 1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps strings apart across stores and many distinct values', () => {

@@ -199,11 +199,13 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
     return w;
   });
   let base: TimeBase | undefined;
+  let log = false;
   try {
     if (parallel) {
       // More ranges than workers, handed out as workers finish: a worker slowed down by other
       // load on the machine takes fewer ranges instead of holding up the end.
-      if ((await detectTraceFormat(path)) === 'log') {
+      log = (await detectTraceFormat(path)) === 'log';
+      if (log) {
         ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / MIN_RANGE_BYTES))));
         base = await firstTimeBase(path, catalogue);
       } else {
@@ -276,6 +278,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
             ...(part ? { simpletrace: part } : {}),
             ...(several ? { hold: current } : {}),
             ...(base ? { base } : {}),
+            ...(several && log ? { plainLog: true } : {}),
           };
           w.postMessage(req);
         };

@@ -27,6 +27,8 @@ export interface ReadRequest {
    * place when asked ('assemble').
    */
   readonly hold?: number;
+  /** The file is a plain log (ranges of log files split at lines). */
+  readonly plainLog?: boolean;
   /** Time base of the whole file, when known: the range's times are relative to it. */
   readonly base?: TimeBase;
 }
