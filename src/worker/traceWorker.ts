@@ -18,7 +18,7 @@ if (!port) throw new Error('traceWorker must run in a worker thread');
 
 const controller = new AbortController();
 // Column arrays of ranges copied into place are reused by later ranges (see allocInt).
-allowRecycling(1024 * 1024 * 1024);
+allowRecycling(512 * 1024 * 1024);
 
 function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
