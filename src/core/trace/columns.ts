@@ -355,6 +355,12 @@ export class IntColumn {
     this.n += n;
   }
 
+  /** Widens the column now to a kind holding [lo, hi] (a known coming range: one allocation instead of several). */
+  ensureKindFor(lo: number, hi: number): void {
+    if (this.staged > 0) this.flush();
+    if (!isBigKind(this.knd) && !(lo >= this.lo && hi <= this.hi)) this.widenTo(kindHolding(this.knd, lo, hi));
+  }
+
   /** Makes room for n values in all, so appends up to that do not reallocate. */
   ensureCapacity(n: number): void {
     if (this.staged > 0) this.flush();

@@ -340,7 +340,12 @@ export class TraceStore {
 
   /** Makes room in every table for its rows so far times factor (a little more), so columns grow once. */
   presize(factor: number): void {
-    for (const t of this.tables.values()) t.ensureCapacity(Math.ceil(t.count * factor * 1.05) + 64);
+    // Line numbers will reach about lines × factor: their column takes its kind first.
+    const lastLine = this.positionKind === 'line' ? Math.ceil(this.lines * factor * 1.05) + 64 : 0;
+    for (const t of this.tables.values()) {
+      if (lastLine > 0) t.pos.ensureKindFor(0, lastLine);
+      t.ensureCapacity(Math.ceil(t.count * factor * 1.05) + 64);
+    }
   }
 
   /** Moves every table's staged rows into its columns. */
