@@ -151,6 +151,14 @@ describe('WebAssembly line scanner', () => {
     }), { numRuns: Number(process.env.QMW_PROPERTY_RUNS ?? 300) });
   });
 
+  it('agrees with the JavaScript scanner on binary garbage mixed with valid lines (property)', () => {
+    const valid = '7@1700000000.000001:multifd_send channel 1 packet_num 5 normal pages 128 zero pages 0 flags 0x0 next packet size 0\n';
+    fc.assert(fc.property(fc.array(fc.oneof(fc.uint8Array({ maxLength: 200 }), fc.constant(Buffer.from(valid))), { maxLength: 30 }), fc.integer({ min: 1, max: 300 }), (parts, chunk) => {
+      const buf = Buffer.concat(parts.map((p) => Buffer.from(p)));
+      assert.deepEqual(dump(parse(buf, cat, true, chunk)), dump(parse(buf, cat, false, chunk)));
+    }), { numRuns: Number(process.env.QMW_PROPERTY_RUNS ?? 300) });
+  });
+
   it('serves two readers of one catalogue whose chunks interleave', () => {
     const a = readFileSync(join(demo, 'postcopy', 'dst-trace.log'));
     const b = readFileSync(join(demo, 'postcopy-vhost-user', 'dst-trace.log'));
