@@ -1,5 +1,5 @@
 /*
- * Hot loop of the log-backend reader, compiled to WebAssembly (see ../wasmScanner.ts).
+ * Hot loop of the log-backend reader, compiled to WebAssembly (see ../wasmScan.ts).
  *
  * scan() walks complete lines of the input buffer. A line is taken here when it has a
  * `tid@sec.frac:` prefix, an ISO-8601 prefix or none, names a catalogue event whose
@@ -10,9 +10,10 @@
  * reader untouched (status ST_SLOW), which parses it with the exact decoders; so this
  * file only has to agree with the JavaScript reader on the lines it accepts.
  *
- * Numbers are accumulated in doubles exactly as the JavaScript reader does, so every
- * stored value and time is bit for bit the same. Numbers too long to be exact in a
- * double (more than 15 decimal or 13 hex digits) send the line back.
+ * Numbers of up to 15 decimal or 13 hex digits are exact both as the integers read here
+ * and as the doubles the JavaScript reader sums, and times are computed with the same
+ * double operations, so every stored value and time is the same; longer numbers send
+ * the line back.
  *
  * Freestanding: no libc. Memory is one bump-allocated heap; nothing is freed.
  */
@@ -32,7 +33,7 @@ IMPORT(tid_code) int js_tid_code(double tid);
 /* Relative time of the first timed line of a store (TraceStore.relTime); calls set_base. */
 IMPORT(first_time) double js_first_time(double sec, double ns);
 
-/* Program opcodes (see wasmScanner.ts, encodeProgram). */
+/* Program opcodes (see wasmScan.ts, encodeProgram). */
 enum { OP_END = 0, OP_LIT = 1, OP_INT = 2, OP_UINT = 3, OP_HEX = 4, OP_HEXALT = 5, OP_PTR = 6, OP_STR = 7 };
 /* scan() statuses. */
 enum { ST_END = 0, ST_SLOW = 1, ST_FULL = 2, ST_NEED_PROGRAM = 3, ST_STRINGS = 4 };
