@@ -391,9 +391,50 @@ HOT int same_bytes(const u8 *a, const u8 *b, u32 k) {
 }
 
 /*
- * Runs a numeric-only program from p up to the line end (the newline stops every scan:
- * no literal of such a program holds CR or LF). Returns the position after the last
- * step, or 0 on a mismatch or a number too long for a double.
+ * One number step (op, then field:u8 width:u16 at prog) from p: stores the value and
+ * returns the position after it and its padding, or 0 on a mismatch or a number too long
+ * to be exact in a double. Unbounded: the line's end (CR or LF) stops every scan, and at
+ * least 16 readable bytes follow the input.
+ */
+HOT const u8 *number_step(u32 op, const u8 *prog, const u8 *p, int64_t *out) {
+  u32 f = prog[0];
+  u32 width = rd16(prog + 1);
+  const u8 *fs = p;
+  uint64_t v = 0;
+  if (op == OP_INT || op == OP_UINT) {
+    int neg = 0;
+    if (*p < '0') {
+      while (*p == ' ') p++;
+      if (op == OP_INT && *p == '-') { neg = 1; p++; } else if (*p == '+') p++;
+    }
+    /* Up to 15 digits the integer and the double sum of the JavaScript reader agree. */
+    u32 nd = read_dec(&p, &v);
+    if (nd == 0 || nd > 15) return 0;
+    out[f * STAGE_ROWS] = neg ? -(int64_t)v : (int64_t)v;
+  } else {
+    while (*p == ' ') p++;
+    if (op == OP_PTR && *p == '(') {
+      if (p[1] != 'n' || p[2] != 'i' || p[3] != 'l' || p[4] != ')') return 0;
+      p += 5;
+    } else {
+      if (op == OP_PTR) {
+        if (p[0] != '0' || p[1] != 'x') return 0;
+        p += 2;
+      } else if (op == OP_HEXALT && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) p += 2;
+      const u8 *s = p;
+      int d;
+      while ((d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
+      if (p == s || p - s > 13) return 0;
+    }
+    out[f * STAGE_ROWS] = (int64_t)v;
+  }
+  if (width) while (p - fs < (long)width && *p == ' ') p++;
+  return p;
+}
+
+/*
+ * Runs a numeric-only program from p up to the line end (no literal of such a program
+ * holds CR or LF). Returns the position after the last step, or 0 on a mismatch.
  */
 static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, int64_t *out) {
   for (;;) {
@@ -407,42 +448,9 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, int64_t *o
       p += k;
       continue;
     }
-    u32 f = prog[0];
-    u32 width = rd16(prog + 1);
+    p = number_step(op, prog, p, out);
+    if (!p) return 0;
     prog += 3;
-    const u8 *fs = p;
-    uint64_t v = 0;
-    const u8 *s;
-    if (op == OP_INT || op == OP_UINT) {
-      int neg = 0;
-      if (*p < '0') {
-        while (*p == ' ') p++;
-        if (op == OP_INT && *p == '-') { neg = 1; p++; } else if (*p == '+') p++;
-      }
-      /* Up to 15 digits the integer and the double sum of the JavaScript reader agree. */
-      u32 nd = read_dec(&p, &v);
-      if (nd == 0 || nd > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -(int64_t)v : (int64_t)v;
-    } else {
-      while (*p == ' ') p++;
-      if (op == OP_PTR) {
-        if (*p == '(') {
-          if (p[1] != 'n' || p[2] != 'i' || p[3] != 'l' || p[4] != ')') return 0;
-          p += 5;
-          out[f * STAGE_ROWS] = 0;
-          goto pad;
-        }
-        if (p[0] != '0' || p[1] != 'x') return 0;
-        p += 2;
-      } else if (op == OP_HEXALT && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) p += 2;
-      s = p;
-      int d;
-      while ((d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
-      if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = (int64_t)v;
-    }
-  pad:
-    if (width) while (p - fs < (long)width && *p == ' ') p++;
   }
 }
 
@@ -494,40 +502,10 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, int64_t *out) {
       p = se;
       continue;
     }
-    u32 width = rd16(prog + 1);
+    /* The byte at e is CR or LF, which stops a number step as the line end does. */
+    p = number_step(op, prog, p, out);
+    if (!p || p > e) return 0;
     prog += 3;
-    const u8 *fs = p;
-    while (p < e && *p == ' ') p++;
-    uint64_t v = 0;
-    const u8 *s;
-    if (op == OP_INT || op == OP_UINT) {
-      int neg = 0;
-      if (p < e) {
-        if (*p == '-' && op == OP_INT) { neg = 1; p++; } else if (*p == '+') p++;
-      }
-      s = p;
-      while (p < e && is_digit(*p)) { v = v * 10 + (u32)(*p - '0'); p++; }
-      if (p == s || p - s > 15) return 0;
-      out[f * STAGE_ROWS] = neg ? -(int64_t)v : (int64_t)v;
-    } else {
-      if (op == OP_PTR) {
-        if (p + 5 <= e && *p == '(') {
-          if (p[1] != 'n' || p[2] != 'i' || p[3] != 'l' || p[4] != ')') return 0;
-          p += 5;
-          out[f * STAGE_ROWS] = 0;
-          goto pad;
-        }
-        if (p + 2 > e || p[0] != '0' || p[1] != 'x') return 0;
-        p += 2;
-      } else if (op == OP_HEXALT && p + 1 < e && p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) p += 2;
-      s = p;
-      int d;
-      while (p < e && (d = hexval[*p]) >= 0) { v = v * 16 + (u32)d; p++; }
-      if (p == s || p - s > 13) return 0;
-      out[f * STAGE_ROWS] = (int64_t)v;
-    }
-  pad:
-    if (width) while (p < e && p - fs < (long)width && *p == ' ') p++;
   }
 }
 
