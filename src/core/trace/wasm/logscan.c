@@ -391,6 +391,18 @@ HOT int same_bytes(const u8 *a, const u8 *b, u32 k) {
 }
 
 /*
+ * One literal step (len:u16, then the bytes zero-filled to a multiple of 8, at *prog):
+ * moves *prog past it and returns the position after the literal, or 0 when the bytes at
+ * p (which must end by limit) differ.
+ */
+HOT const u8 *literal_step(const u8 **prog, const u8 *p, const u8 *limit) {
+  u32 k = rd16(*prog);
+  const u8 *lit = *prog + 2;
+  *prog = lit + ((k + 7) & ~7u);
+  return p + k <= limit && same_bytes(p, lit, k) ? p + k : 0;
+}
+
+/*
  * One number step (op, then field:u8 width:u16 at prog) from p: stores the value and
  * returns the position after it and its padding, or 0 on a mismatch or a number too long
  * to be exact in a double. Unbounded: the line's end (CR or LF) stops every scan, and at
@@ -441,11 +453,7 @@ static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, int64_t *o
     u32 op = *prog++;
     if (op == OP_END) return p;
     if (op == OP_LIT) {
-      u32 k = rd16(prog);
-      const u8 *lit = prog + 2;
-      prog = lit + ((k + 7) & ~7u);
-      if (p + k > end || !same_bytes(p, lit, k)) return 0;
-      p += k;
+      if (!(p = literal_step(&prog, p, end))) return 0;
       continue;
     }
     p = number_step(op, prog, p, out);
@@ -477,11 +485,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, int64_t *out) {
     u32 op = *prog++;
     if (op == OP_END) return p == e;
     if (op == OP_LIT) {
-      u32 k = rd16(prog);
-      const u8 *lit = prog + 2;
-      prog = lit + ((k + 7) & ~7u);
-      if (p + k > e || !same_bytes(p, lit, k)) return 0;
-      p += k;
+      if (!(p = literal_step(&prog, p, e))) return 0;
       continue;
     }
     u32 f = prog[0];
