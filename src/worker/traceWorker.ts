@@ -46,13 +46,18 @@ function assemble(range: number, plan: RangePlan): void {
   post({ type: 'assembled', range });
 }
 
-/** Reads run one after another: a worker may be handed its next range before it finishes one. */
+/**
+ * Reads run one after another: a worker may be handed its next range before it finishes one.
+ * Each waits a turn of the event loop, so requests to copy ranges into place that arrived
+ * during the read before are carried out (and their arrays reused) first.
+ */
 let queue: Promise<void> = Promise.resolve();
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 port.on('message', (msg: ToWorker) => {
   if (msg.type === 'cancel') { controller.abort(); return; }
   if (msg.type === 'assemble') { assemble(msg.range, msg.plan); return; }
-  queue = queue.then(() => read(msg));
+  queue = queue.then(nextTurn).then(() => read(msg));
 });
 
 function read(msg: ReadRequest): Promise<void> {

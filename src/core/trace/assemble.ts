@@ -1,13 +1,13 @@
 /**
  * Assembling one store from stores read from consecutive ranges of a file, in parallel:
- * each worker keeps the stores of its ranges and reports their shape (summarizeStore);
- * the main thread lays out the whole store in shared memory (planAssembly): every
- * column sized exactly, of a kind that holds every range's values, each range given
- * its row offset, line offset, time shift and thread and string renumbering; then each
- * worker copies its ranges into place (copyIntoPlace) while the main thread waits.
- * No value crosses threads twice and the main thread copies none.
+ * each worker keeps the store of each range it reads and reports its shape
+ * (summarizeStore); the main thread places the ranges in file order as their shapes
+ * arrive (RangeAssembler): each range gets its row offsets in shared columns, its line
+ * offset, time shift and thread and string renumbering; its worker then copies it into
+ * place (copyIntoPlace) while the other ranges are still being read.
+ * No value crosses threads twice.
  */
-import { intView, type IntArray, type IntColumn, type IntKind } from './columns';
+import { allocInt, intView, kindHolds, type IntArray, type IntColumn, type IntKind } from './columns';
 import type { FieldInfo } from './decoder';
 import { TraceStore, type TimeBase, type TimeKind } from './store';
 import { addCounts, type StoreCounts } from './storeTransfer';
@@ -64,6 +64,7 @@ export interface ColumnTarget {
 
 export interface TableTarget {
   readonly name: string;
+  /** First row of the range in the target buffers. */
   readonly rowOffset: number;
   readonly ts: SharedArrayBuffer | null;
   /** Added to every time (the range's time base relative to the whole store's). */
@@ -99,96 +100,204 @@ function codeMap(from: readonly number[]): Int32Array | null {
   return identity ? null : Int32Array.from(from);
 }
 
-export interface Assembly {
-  /** One plan per range, in range order. */
-  readonly plans: readonly RangePlan[];
-  /** The store, once every plan has been carried out. */
-  finish(): TraceStore;
+/**
+ * Shared columns for a run of a table's rows, sized by an estimate: the pages past the
+ * rows written are never touched, so the slack costs address space, not memory.
+ */
+interface Segment {
+  /** The table's row at the segment's first row. */
+  readonly start: number;
+  readonly capacity: number;
+  rows: number;
+  readonly ts: SharedArrayBuffer | null;
+  readonly pos: SharedArrayBuffer;
+  readonly posKind: IntKind;
+  readonly tid: SharedArrayBuffer;
+  readonly tidKind: IntKind;
+  readonly cols: readonly SharedArrayBuffer[];
+  readonly colKinds: readonly IntKind[];
 }
 
-/** Lays out the store of ranges whose shapes are given in file order. */
-export function planAssembly(shapes: readonly StoreShape[]): Assembly {
-  const store = new TraceStore();
-  // Whole-store strings, threads, time base and per-range renumbering.
-  const strMaps = shapes.map((s) => codeMap(s.strings.map((x) => store.strings.intern(x))));
-  const tidMaps = shapes.map((s) => codeMap(s.tids.map((t) => (t === undefined ? 0 : store.tidCode(t)))));
-  const shifts = shapes.map((s) => {
-    if (s.base === null) return 0;
-    if (store.base === null) { store.base = s.base; return 0; }
-    return (s.base.a - store.base.a) * store.base.scale + (s.base.b - store.base.b);
-  });
-  const lineOffsets: number[] = [];
-  let lines = 0;
-  for (const s of shapes) { lineOffsets.push(s.positionKind === 'line' ? lines : 0); lines += s.lines; }
+interface TableLayout {
+  readonly name: string;
+  readonly unknown: boolean;
+  readonly fields: readonly FieldInfo[];
+  rows: number;
+  readonly segments: Segment[];
+}
 
-  // Per table: rows, offsets and the kind of every column.
-  interface Layout { name: string; unknown: boolean; fields: readonly FieldInfo[]; rows: number; posLo: number; posHi: number; colKinds: IntKind[] }
-  const layouts = new Map<string, Layout>();
-  const rowOffsets = shapes.map(() => new Map<string, number>());
-  shapes.forEach((s, r) => {
-    for (const t of s.tables) {
-      let l = layouts.get(t.name);
-      if (!l) { l = { name: t.name, unknown: t.unknown, fields: t.fields, rows: 0, posLo: Infinity, posHi: -Infinity, colKinds: [...t.colKinds] }; layouts.set(t.name, l); }
-      rowOffsets[r]!.set(t.name, l.rows);
-      l.rows += t.count;
-      if (t.count > 0) {
-        l.posLo = Math.min(l.posLo, t.posFirst + lineOffsets[r]!);
-        l.posHi = Math.max(l.posHi, t.posLast + lineOffsets[r]!);
-      }
-      t.colKinds.forEach((k, i) => { l!.colKinds[i] = joinKinds(l!.colKinds[i] ?? k, k); });
-    }
-  });
-  const nStrings = store.strings.values.length;
-  const nTids = store.tids.length;
-  interface Buffers { ts: SharedArrayBuffer | null; pos: SharedArrayBuffer; posKind: IntKind; tid: SharedArrayBuffer; tidKind: IntKind; cols: SharedArrayBuffer[]; colKinds: IntKind[] }
-  const buffers = new Map<string, Buffers>();
-  const anyTime = store.base !== null;
-  for (const l of layouts.values()) {
-    const posKind = l.posLo >= 0 ? kindUpTo(l.posHi) : 'f64';
-    const tidKind = kindUpTo(nTids);
-    const colKinds = l.colKinds.map((k, i) => (l.fields[i]!.valueType === 'string' ? kindUpTo(nStrings) : k));
-    buffers.set(l.name, {
-      ts: anyTime ? new SharedArrayBuffer(l.rows * 8) : null,
-      pos: new SharedArrayBuffer(l.rows * BYTES[posKind]), posKind,
-      tid: new SharedArrayBuffer(l.rows * BYTES[tidKind]), tidKind,
-      cols: colKinds.map((k) => new SharedArrayBuffer(l.rows * BYTES[k])), colKinds,
-    });
+/** An estimate never reserves room for more rows than this per byte still to be placed. */
+const MIN_LINE_BYTES = 16;
+/** Room reserved beyond the rows the density so far predicts. */
+const HEADROOM = 1.25;
+
+/**
+ * Lays out the store of consecutive ranges of one file while they are read. Ranges are
+ * placed in file order as soon as every range before them has reported its shape: each
+ * table's rows go to shared columns sized from the rows per byte seen so far, and the
+ * range's plan tells its worker where to copy them, so a worker hands over a range (and
+ * reuses its arrays) while later ranges are still being read. A range that does not fit
+ * its table's columns (more rows than estimated, a value needing a wider kind, more
+ * threads or strings than the codes' kind holds) starts a new segment; a table of
+ * several segments is joined when the store is finished. The main thread copies no
+ * values unless a table has several segments.
+ */
+export class RangeAssembler {
+  private readonly store = new TraceStore();
+  private readonly shapes: (StoreShape | undefined)[];
+  private readonly layouts = new Map<string, TableLayout>();
+  private next = 0;
+  private lines = 0;
+
+  /** ranges: the byte ranges in file order, contiguous from the file's start. */
+  constructor(private readonly ranges: readonly (readonly [number, number])[]) {
+    this.shapes = ranges.map(() => undefined);
   }
 
-  const plans: RangePlan[] = shapes.map((s, r) => ({
-    tables: s.tables.map((t): TableTarget => {
-      const b = buffers.get(t.name)!;
-      return {
-        name: t.name,
-        rowOffset: rowOffsets[r]!.get(t.name)!,
-        ts: b.ts,
-        timeShift: shifts[r]!,
-        pos: { buffer: b.pos, kind: b.posKind, add: lineOffsets[r]!, map: null },
-        tid: { buffer: b.tid, kind: b.tidKind, add: 0, map: tidMaps[r]! },
-        cols: t.fields.map((f, i) => ({ buffer: b.cols[i]!, kind: b.colKinds[i]!, add: 0, map: f.valueType === 'string' ? strMaps[r]! : null })),
-      };
-    }),
-  }));
+  /** Every range placed. */
+  get complete(): boolean {
+    return this.next === this.ranges.length;
+  }
 
-  const finish = (): TraceStore => {
-    for (const l of layouts.values()) {
-      const b = buffers.get(l.name)!;
-      const t = store.tableFor(l.name, l.unknown ? null : l.fields);
-      if (b.ts) { t.ts.data = new Float64Array(b.ts); t.ts.length = l.rows; } else { t.ts.data = new Float64Array(0); t.ts.length = 0; }
-      t.pos.load(b.posKind, intView(b.posKind, b.pos));
-      t.tid.load(b.tidKind, intView(b.tidKind, b.tid));
-      b.cols.forEach((c, i) => t.cols[i]!.load(b.colKinds[i]!, intView(b.colKinds[i]!, c)));
-      t.count = l.rows;
+  /** Takes a range's shape; returns the plans of the ranges that can now be placed, in file order. */
+  add(range: number, shape: StoreShape): { range: number; plan: RangePlan }[] {
+    this.shapes[range] = shape;
+    const out: { range: number; plan: RangePlan }[] = [];
+    while (this.next < this.ranges.length && this.shapes[this.next]) {
+      const r = this.next++;
+      out.push({ range: r, plan: this.place(this.shapes[r]!, this.ranges[r]!) });
+      this.shapes[r] = undefined;
     }
-    shapes.forEach((s, r) => {
-      if (s.timeKind !== 'none') store.timeKind = s.timeKind;
-      store.positionKind = s.positionKind;
-      addCounts(store, s, lineOffsets[r]!);
-    });
+    return out;
+  }
+
+  private place(s: StoreShape, [from, to]: readonly [number, number]): RangePlan {
+    const store = this.store;
+    const strMap = codeMap(s.strings.map((x) => store.strings.intern(x)));
+    const tidMap = codeMap(s.tids.map((t) => (t === undefined ? 0 : store.tidCode(t))));
+    let shift = 0;
+    if (s.base !== null) {
+      if (store.base === null) store.base = s.base;
+      else shift = (s.base.a - store.base.a) * store.base.scale + (s.base.b - store.base.b);
+    }
+    const lineOffset = s.positionKind === 'line' ? this.lines : 0;
+    this.lines += s.lines;
+    if (s.timeKind !== 'none') store.timeKind = s.timeKind;
+    store.positionKind = s.positionKind;
+    addCounts(store, s, lineOffset);
+
+    const tables: TableTarget[] = [];
+    for (const t of s.tables) {
+      let l = this.layouts.get(t.name);
+      if (!l) { l = { name: t.name, unknown: t.unknown, fields: t.fields, rows: 0, segments: [] }; this.layouts.set(t.name, l); }
+      if (t.count === 0) continue;
+      let seg = l.segments[l.segments.length - 1];
+      if (!seg || !this.fits(seg, t, lineOffset)) {
+        seg = this.newSegment(l, t, seg, lineOffset, from, to);
+        l.segments.push(seg);
+      }
+      const at = seg.rows;
+      seg.rows += t.count;
+      l.rows += t.count;
+      tables.push({
+        name: t.name, rowOffset: at, ts: seg.ts, timeShift: shift,
+        pos: { buffer: seg.pos, kind: seg.posKind, add: lineOffset, map: null },
+        tid: { buffer: seg.tid, kind: seg.tidKind, add: 0, map: tidMap },
+        cols: t.fields.map((f, i) => ({ buffer: seg.cols[i]!, kind: seg.colKinds[i]!, add: 0, map: f.valueType === 'string' ? strMap : null })),
+      });
+    }
+    return { tables };
+  }
+
+  /** Whether the range's rows of table t go into seg as it is. */
+  private fits(seg: Segment, t: TableShape, lineOffset: number): boolean {
+    const store = this.store;
+    if (seg.rows + t.count > seg.capacity) return false;
+    if (store.base !== null && seg.ts === null) return false;
+    if (!kindHolds(seg.posKind, t.posFirst + lineOffset, t.posLast + lineOffset)) return false;
+    if (!kindHolds(seg.tidKind, 0, store.tids.length)) return false;
+    for (let i = 0; i < t.fields.length; i++) {
+      const k = seg.colKinds[i]!;
+      if (t.fields[i]!.valueType === 'string' ? !kindHolds(k, 0, store.strings.values.length) : joinKinds(k, t.colKinds[i]!) !== k) return false;
+    }
+    return true;
+  }
+
+  /** Columns for the table's rows from this range on, with room for the rows the file so far predicts. */
+  private newSegment(l: TableLayout, t: TableShape, prev: Segment | undefined, lineOffset: number, from: number, to: number): Segment {
+    const store = this.store;
+    const total = this.ranges[this.ranges.length - 1]![1];
+    const left = total - to;
+    const density = Math.max((l.rows + t.count) / Math.max(1, to), t.count / Math.max(1, to - from));
+    const capacity = t.count + Math.ceil(Math.min(density * left * HEADROOM, left / MIN_LINE_BYTES));
+    // Positions never exceed the byte count (a line has at least one byte).
+    const posKind = kindUpTo(t.posFirst + lineOffset < 0 ? Infinity : store.positionKind === 'line' ? lineOffset + total - from : total);
+    const tidKind = kindUpTo(Math.max(255, 2 * store.tids.length));
+    const strKind = kindUpTo(Math.max(255, 2 * store.strings.values.length));
+    const colKinds = t.fields.map((f, i) => (f.valueType === 'string' ? strKind : prev ? joinKinds(prev.colKinds[i]!, t.colKinds[i]!) : t.colKinds[i]!));
+    return {
+      start: l.rows, capacity, rows: 0,
+      ts: store.base !== null ? new SharedArrayBuffer(capacity * 8) : null,
+      pos: new SharedArrayBuffer(capacity * BYTES[posKind]), posKind,
+      tid: new SharedArrayBuffer(capacity * BYTES[tidKind]), tidKind,
+      cols: colKinds.map((k) => new SharedArrayBuffer(capacity * BYTES[k])), colKinds,
+    };
+  }
+
+  /** The store, once every range is placed and every plan carried out. */
+  finish(): TraceStore {
+    if (!this.complete) throw new Error(`assembly: ${this.ranges.length - this.next} of ${this.ranges.length} ranges not placed`);
+    const store = this.store;
+    for (const l of this.layouts.values()) {
+      const t = store.tableFor(l.name, l.unknown ? null : l.fields);
+      const segs = l.segments;
+      if (segs.length === 0) continue;
+      const rows = l.rows;
+      if (segs.length === 1) {
+        const g = segs[0]!;
+        t.ts.data = g.ts ? new Float64Array(g.ts, 0, rows) : new Float64Array(store.base !== null ? rows : 0);
+        t.pos.load(g.posKind, intView(g.posKind, g.pos, rows));
+        t.tid.load(g.tidKind, intView(g.tidKind, g.tid, rows));
+        g.cols.forEach((c, i) => t.cols[i]!.load(g.colKinds[i]!, intView(g.colKinds[i]!, c, rows)));
+      } else {
+        // Joined here, one native copy per segment and column.
+        const join = (kindOf: (g: Segment) => IntKind): IntKind => segs.map(kindOf).reduce(joinKinds);
+        const joined = (kind: IntKind, bufferOf: (g: Segment) => SharedArrayBuffer, kindOf: (g: Segment) => IntKind): IntArray => {
+          const out = allocInt(kind, rows);
+          for (const g of segs) copyConverting(out, g.start, intView(kindOf(g), bufferOf(g), g.rows));
+          return out;
+        };
+        const ts = new Float64Array(store.base !== null ? rows : 0);
+        if (store.base !== null) for (const g of segs) if (g.ts) ts.set(new Float64Array(g.ts, 0, g.rows), g.start);
+        t.ts.data = ts;
+        const posKind = join((g) => g.posKind);
+        t.pos.load(posKind, joined(posKind, (g) => g.pos, (g) => g.posKind));
+        const tidKind = join((g) => g.tidKind);
+        t.tid.load(tidKind, joined(tidKind, (g) => g.tid, (g) => g.tidKind));
+        t.cols.forEach((c, i) => {
+          const k = join((g) => g.colKinds[i]!);
+          c.load(k, joined(k, (g) => g.cols[i]!, (g) => g.colKinds[i]!));
+        });
+      }
+      t.ts.length = t.ts.data.length;
+      t.count = rows;
+    }
     if (store.base !== null && store.timeKind === 'none') store.timeKind = 'realtime';
     return store;
-  };
-  return { plans, finish };
+  }
+}
+
+/** dst[at…] = src, converting between number and bigint kinds where they differ. */
+function copyConverting(dst: IntArray, at: number, src: IntArray): void {
+  const dstBig = dst instanceof BigInt64Array || dst instanceof BigUint64Array;
+  const srcBig = src instanceof BigInt64Array || src instanceof BigUint64Array;
+  if (dstBig === srcBig) { (dst as Float64Array).set(src as Float64Array, at); return; }
+  if (dstBig) {
+    const wide = dst instanceof BigUint64Array ? (v: bigint): bigint => BigInt.asUintN(64, v) : (v: bigint): bigint => BigInt.asIntN(64, v);
+    for (let i = 0; i < src.length; i++) (dst as BigInt64Array)[at + i] = wide(BigInt(src[i] as number));
+  } else {
+    for (let i = 0; i < src.length; i++) (dst as Float64Array)[at + i] = Number(src[i] as bigint);
+  }
 }
 
 /** Copies a range's store into the places its plan gives (in the worker that read it). */

@@ -35,7 +35,7 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 
 interface IntArrayConstructor {
   new (length: number): IntArray;
-  new (buffer: SharedArrayBuffer): IntArray;
+  new (buffer: SharedArrayBuffer, byteOffset?: number, length?: number): IntArray;
 }
 const INT_ARRAY: Record<IntKind, IntArrayConstructor> = {
   u8: Uint8Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, f64: Float64Array, i64: BigInt64Array, u64: BigUint64Array,
@@ -98,9 +98,14 @@ export function allocF64(n: number): Float64Array {
   return allocInt('f64', n) as Float64Array;
 }
 
-/** The whole of a shared buffer as an array of the kind. */
-export function intView(kind: IntKind, buffer: SharedArrayBuffer): IntArray {
-  return new INT_ARRAY[kind](buffer);
+/** The first `length` values of a shared buffer (default: all of it) as an array of the kind. */
+export function intView(kind: IntKind, buffer: SharedArrayBuffer, length?: number): IntArray {
+  return length === undefined ? new INT_ARRAY[kind](buffer) : new INT_ARRAY[kind](buffer, 0, length);
+}
+
+/** Whether a column of the kind holds every integer in [lo, hi] (bigint kinds: any). */
+export function kindHolds(kind: IntKind, lo: number, hi: number): boolean {
+  return isBigKind(kind) || (lo >= LO[kind] && hi <= HI[kind]);
 }
 
 function isBigKind(k: IntKind): boolean {

@@ -57,6 +57,36 @@ describe('readTraceInWorker', () => {
     assert.equal(par.table('multifd_send_fill')!.column('packet_num').get(10), 18446744073709551615n);
   });
 
+  it('places ranges while they are read, also when later ranges outgrow what the first ones predict', async () => {
+    // Untimed lines first (each range then has a time base of its own), then an event
+    // that is rare early and on every line late, values that need wider columns late
+    // (past 2^32, then 2^64 - 1), and more than 255 threads and strings late.
+    const lines: string[] = [];
+    for (let i = 0; i < 300; i++) lines.push(i % 10 === 0 ? `multifd_send_fill channel 1 packet_num ${i} flags 0x0 next packet size 0` : `other output ${i}`);
+    for (let i = 0; i < 1500; i++) {
+      const t = `${100 + (i % 3)}@1700000000.${String(i * 7).padStart(6, '0')}:`;
+      lines.push(i % 10 === 0 ? `${t}multifd_send_fill channel 2 packet_num ${i} flags 0x1 next packet size 4096` : `${t}migration_set_incoming_channel ioc=0x10 ioctype=chan-${i % 4}`);
+    }
+    for (let i = 0; i < 1500; i++) {
+      const t = `${2000 + i}@1700000001.${String(i * 7).padStart(6, '0')}:`;
+      const packet = i === 1400 ? '18446744073709551615' : String(2 ** 32 + i);
+      lines.push(i % 2 === 0 ? `${t}multifd_send_fill channel ${i % 200} packet_num ${packet} flags 0x2 next packet size 8192` : `${t}migration_set_incoming_channel ioc=0x${i.toString(16)} ioctype=late-${i}`);
+    }
+    const f = join(tmp, 'outgrown.log');
+    writeFileSync(f, lines.join('\n') + '\n');
+    const serial = await readTrace(f, cat);
+    const par = await readTraceInWorker(f, cat, { workers: 2, parallelThreshold: 0, rangeBytes: 4096 });
+    assert.equal(dump(par), dump(serial));
+    assert.deepEqual(par.counts(), serial.counts());
+    assert.equal(par.other, serial.other);
+    assert.deepEqual(par.otherLines, serial.otherLines);
+    assert.equal(par.baseTimeNs, serial.baseTimeNs);
+    const fill = par.table('multifd_send_fill')!;
+    assert.equal(fill.column('packet_num').get(fill.count - 50), 18446744073709551615n);
+    assert.equal(fill.threadId(fill.count - 1), 2000 + 1498);
+    assert.equal(par.table('migration_set_incoming_channel')!.column('ioctype').get(par.table('migration_set_incoming_channel')!.count - 1), 'late-1499');
+  });
+
   it('reads compressed and simpletrace files in one worker', async () => {
     const xz = join(recordings, 'qemu-10.2.50-multifd-legacy', 'src-trace.log.xz');
     assert.equal(dump(await readTraceInWorker(xz, cat, { parallelThreshold: 0 })), dump(await readTrace(xz, cat)));

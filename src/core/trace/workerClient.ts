@@ -13,7 +13,7 @@ import { detectCompression, CancelledError, TraceReadError } from './source';
 import { detectTraceFormat, finishStore, type LineScanner } from './readTrace';
 import { LogLineParser } from './logReader';
 import { TraceStore, type TimeBase } from './store';
-import { planAssembly, type Assembly, type StoreShape } from './assemble';
+import { RangeAssembler, type StoreShape } from './assemble';
 import { appendStore, deserializeStore } from './storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
 import { splitSimpletrace, type SimpletracePart } from './simpletrace';
@@ -26,6 +26,8 @@ export interface WorkerReadOptions {
   readonly workers?: number | undefined;
   /** Files below this size are read by one worker. */
   readonly parallelThreshold?: number | undefined;
+  /** Plain log files are split into ranges of about this size (default 8 MiB, at most 8 per worker). */
+  readonly rangeBytes?: number | undefined;
   /** Batch size for results posted by a worker. */
   readonly batchBytes?: number | undefined;
   /** Worker script; default dist/traceWorker.js next to the bundle, or the TypeScript source under tsx. */
@@ -206,7 +208,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       // load on the machine takes fewer ranges instead of holding up the end.
       log = (await detectTraceFormat(path)) === 'log';
       if (log) {
-        ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / MIN_RANGE_BYTES))));
+        ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
         base = await firstTimeBase(path, catalogue);
       } else {
         const split = await splitSimpletrace(path, size, n);
@@ -223,17 +225,16 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   const batchBytes = opts.batchBytes ?? 64 * 1024 * 1024;
   const spec = catalogueSpec(catalogue);
   const several = ranges.length > 1;
-  /** One range: its batches, merged here. Several: each range's shape, then an assembly. */
+  /** One range: its batches, merged here. Several: ranges placed as they are read. */
   const batches: TraceStore[] = [];
-  const shapes: (StoreShape | undefined)[] = ranges.map(() => undefined);
   const holder: Worker[] = [];
-  let assembly: Assembly | undefined;
+  const assembly = several ? new RangeAssembler(ranges.map((r) => r!)) : undefined;
   const workers: Worker[] = [];
   let read = 0;
 
   try {
     await new Promise<void>((resolve, reject) => {
-      let pending = ranges.length;
+      let assembled = 0;
       let next = 0;
       let failed = false;
       const fail = (e: Error): void => {
@@ -246,16 +247,16 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       if (opts.signal?.aborted) { onAbort(); return; }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (): void => { opts.signal?.removeEventListener('abort', onAbort); resolve(); };
-      /** Every range read: lay out the store and have each worker copy its ranges into place. */
-      const assembleAll = (): void => {
+      /** A range read: place it and every range after it already read; their workers copy them into place. */
+      const place = (range: number, shape: StoreShape): void => {
+        let placed;
         try {
-          assembly = planAssembly(shapes.map((s) => s!));
+          placed = assembly!.add(range, shape);
         } catch (e) {
           fail(e instanceof Error ? e : new Error(String(e)));
           return;
         }
-        pending = ranges.length;
-        assembly.plans.forEach((plan, range) => holder[range]!.postMessage({ type: 'assemble', range, plan } satisfies ToWorker));
+        for (const p of placed) holder[p.range]!.postMessage({ type: 'assemble', range: p.range, plan: p.plan } satisfies ToWorker);
       };
       const nWorkers = Math.min(booting.length, ranges.length);
       for (let k = 0; k < nWorkers; k++) {
@@ -290,18 +291,17 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
             case 'batch': batches.push(deserializeStore(msg.store)); return;
             case 'done': batches.push(deserializeStore(msg.store)); given--; finish(); return;
             case 'held':
-              shapes[msg.range] = msg.shape;
               given--;
               if (next < ranges.length) startNext();
-              if (--pending === 0) assembleAll();
+              place(msg.range, msg.shape);
               return;
             case 'assembled':
-              if (--pending === 0) finish();
+              if (++assembled === ranges.length) finish();
               return;
           }
         });
         w.on('error', (e) => fail(e instanceof Error ? e : new Error(String(e))));
-        w.on('exit', (code) => { if (!failed && (given > 0 || holder.includes(w)) && pending > 0) fail(new Error(`trace worker exited with code ${code}`)); });
+        w.on('exit', (code) => { if (!failed && (given > 0 || holder.includes(w)) && assembled < ranges.length) fail(new Error(`trace worker exited with code ${code}`)); });
         // Two ranges each to start with: the next one is queued while the first is read.
         startNext();
         if (several && next < ranges.length && nWorkers * 2 <= ranges.length) startNext();
