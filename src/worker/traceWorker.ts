@@ -73,6 +73,7 @@ function read(msg: ReadRequest): Promise<void> {
     batchBytes: hold !== undefined ? undefined : msg.batchBytes,
     scanner: msg.scanner,
     base: msg.base,
+    tids: msg.tids,
     plainLog: msg.plainLog,
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },
     onProgress: (bytes) => {

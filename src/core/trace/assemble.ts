@@ -149,9 +149,13 @@ export class RangeAssembler {
   private next = 0;
   private lines = 0;
 
-  /** ranges: the byte ranges in file order, contiguous from the file's start. */
-  constructor(private readonly ranges: readonly (readonly [number, number])[]) {
+  /**
+   * ranges: the byte ranges in file order, contiguous from the file's start; tids: threads
+   * every range's store was given first (ReadTraceOptions.tids), to be given first here too.
+   */
+  constructor(private readonly ranges: readonly (readonly [number, number])[], tids: readonly number[] = []) {
     this.shapes = ranges.map(() => undefined);
+    for (const t of tids) this.store.tidCode(t);
   }
 
   /** Every range placed. */

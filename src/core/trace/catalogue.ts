@@ -10,9 +10,56 @@ import { parseTraceEvents, type TraceEventDecl, type TraceEventsSyntaxError } fr
 export interface CatalogueEvent {
   readonly index: number;
   readonly decl: TraceEventDecl;
-  /** Undefined when the format uses a conversion the decoder cannot read back. */
+  /** Undefined when the format uses a conversion the decoder cannot read back. Compiled on first use. */
   readonly decoder: Decoder | undefined;
   readonly nameBytes: Uint8Array;
+}
+
+/**
+ * An event whose declaration (when given as a loader) and decoder are made when first
+ * asked for: a catalogue of thousands of events loads at once, and a trace pays only for
+ * the events it has.
+ */
+class Entry implements CatalogueEvent {
+  private compiled = false;
+  private dec: Decoder | undefined;
+  private d: TraceEventDecl | (() => TraceEventDecl);
+  /** Why the format has no decoder, once compiled. */
+  problem: string | undefined;
+
+  constructor(readonly index: number, decl: TraceEventDecl | (() => TraceEventDecl), readonly nameBytes: Uint8Array) {
+    this.d = decl;
+  }
+
+  get decl(): TraceEventDecl {
+    const d = this.d;
+    if (typeof d !== 'function') return d;
+    return (this.d = d());
+  }
+
+  get decoder(): Decoder | undefined {
+    if (!this.compiled) {
+      this.compiled = true;
+      const d = this.decl;
+      try {
+        this.dec = new Decoder(d.format, d.args.map((a) => a.name), d.args.map((a) => a.type));
+      } catch (e) {
+        this.problem = e instanceof Error ? e.message : String(e);
+      }
+    }
+    return this.dec;
+  }
+}
+
+/** The bytes of an event name (C identifiers are ASCII; anything else is encoded as UTF-8). */
+function nameBytesOf(name: string): Uint8Array {
+  const b = new Uint8Array(name.length);
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c > 0x7f) return encoder.encode(name);
+    b[i] = c;
+  }
+  return b;
 }
 
 export interface DuplicateEvent {
@@ -39,11 +86,11 @@ const encoder = new TextEncoder();
 export class Catalogue {
   readonly events: CatalogueEvent[] = [];
   readonly duplicates: DuplicateEvent[] = [];
-  readonly formatProblems: FormatProblem[] = [];
+  private readonly entries: Entry[] = [];
   private readonly byName = new Map<string, CatalogueEvent>();
   private slots = new Int32Array(64).fill(-1);
   private slotHash = new Int32Array(64);
-  /** Widest event (fields) so a reader can size its scratch once. */
+  /** At least the most fields of any event's decoder (one per conversion), so a reader can size its scratch once. */
   maxFields = 0;
 
   constructor(decls: Iterable<TraceEventDecl> = [], readonly source = 'custom', readonly errors: TraceEventsSyntaxError[] = []) {
@@ -57,18 +104,36 @@ export class Catalogue {
       this.duplicates.push({ name: decl.name, first: { file: prev.decl.file, line: prev.decl.line }, second: { file: decl.file, line: decl.line } });
       return undefined;
     }
-    let decoder: Decoder | undefined;
-    try {
-      decoder = new Decoder(decl.format, decl.args.map((a) => a.name), decl.args.map((a) => a.type));
-      this.maxFields = Math.max(this.maxFields, decoder.fields.length);
-    } catch (e) {
-      this.formatProblems.push({ name: decl.name, file: decl.file, line: decl.line, message: e instanceof Error ? e.message : String(e) });
-    }
-    const ev: CatalogueEvent = { index: this.events.length, decl, decoder, nameBytes: encoder.encode(decl.name) };
+    // A conversion starts with '%': their count bounds the decoder's fields without compiling it.
+    return this.insert(decl.name, Math.max(decl.args.length, decl.format.split('%').length - 1), decl);
+  }
+
+  /**
+   * Adds an event known by name whose declaration is made by load() when first needed
+   * (built-in catalogues); fieldBound is at least its decoder's field count. A name already
+   * present is ignored.
+   */
+  addLazy(name: string, fieldBound: number, load: () => TraceEventDecl): void {
+    if (!this.byName.has(name)) this.insert(name, fieldBound, load);
+  }
+
+  private insert(name: string, fieldBound: number, decl: TraceEventDecl | (() => TraceEventDecl)): CatalogueEvent {
+    this.maxFields = Math.max(this.maxFields, fieldBound);
+    const ev = new Entry(this.events.length, decl, nameBytesOf(name));
     this.events.push(ev);
-    this.byName.set(decl.name, ev);
+    this.entries.push(ev);
+    this.byName.set(name, ev);
     this.insertSlot(ev);
     return ev;
+  }
+
+  /** Formats the decoder cannot read back, in declaration order (compiles every decoder). */
+  get formatProblems(): FormatProblem[] {
+    const out: FormatProblem[] = [];
+    for (const e of this.entries) {
+      if (e.decoder === undefined && e.problem !== undefined) out.push({ name: e.decl.name, file: e.decl.file, line: e.decl.line, message: e.problem });
+    }
+    return out;
   }
 
   get(name: string): CatalogueEvent | undefined {

@@ -24,6 +24,8 @@ export interface ReadTraceOptions {
   readonly simpletracePart?: SimpletracePart | undefined;
   /** Time base to time events from (a range of a file whose first timed line is known). */
   readonly base?: TimeBase | undefined;
+  /** Thread ids to give the first thread codes, in this order (the threads a file starts with). */
+  readonly tids?: readonly number[] | undefined;
   /** Set when the caller knows the input is a plain (uncompressed) log file: it is then read without sniffing. */
   readonly plainLog?: boolean | undefined;
   /** Log lines are scanned by the WebAssembly scanner when it is built (default), or by JavaScript only. */
@@ -74,6 +76,7 @@ export function finishBatch(store: TraceStore): TraceStore {
 export async function readTraceWith(path: string, catalogue: Catalogue, opts: ReadTraceOptions, finish: (store: TraceStore) => TraceStore, shareBase = false): Promise<TraceStore> {
   let store = new TraceStore();
   if (opts.base) store.base = opts.base;
+  if (opts.tids) for (const t of opts.tids) store.tidCode(t);
   let parser: Parser | undefined;
   let read = 0;
   let sinceBatch = 0;

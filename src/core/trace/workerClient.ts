@@ -89,20 +89,21 @@ function startWorker(script: string | undefined): Worker {
 }
 
 /**
- * The time base a serial read of a log file would take (its first timed line), when that
- * line is in the first 64 KiB: every range is then timed from it and no time is shifted
- * when the ranges are assembled.
+ * What a serial read of a log file would start with, from its first 64 KiB: the time base
+ * (its first timed line), so that every range is timed from it and no time is shifted when
+ * the ranges are assembled; and the first threads, which then have the same codes in every
+ * range's store as in the whole store, so their codes are copied without renumbering.
  */
-async function firstTimeBase(path: string, catalogue: Catalogue): Promise<TimeBase | undefined> {
+async function fileStart(path: string, catalogue: Catalogue): Promise<{ base: TimeBase | undefined; tids: number[] }> {
   const fh = await open(path, 'r');
   try {
     const buf = Buffer.alloc(64 * 1024);
     const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
     const end = buf.subarray(0, bytesRead).lastIndexOf(10) + 1;
-    if (end === 0) return undefined;
+    if (end === 0) return { base: undefined, tids: [] };
     const store = new TraceStore();
     new LogLineParser(store, catalogue, 1, false).parseRange(buf, 0, end);
-    return store.base ?? undefined;
+    return { base: store.base ?? undefined, tids: store.tids.filter((t): t is number => t !== undefined) };
   } finally {
     await fh.close();
   }
@@ -201,6 +202,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
     return w;
   });
   let base: TimeBase | undefined;
+  let tids: number[] = [];
   let log = false;
   try {
     if (parallel) {
@@ -209,7 +211,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       log = (await detectTraceFormat(path)) === 'log';
       if (log) {
         ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
-        base = await firstTimeBase(path, catalogue);
+        ({ base, tids } = await fileStart(path, catalogue));
       } else {
         const split = await splitSimpletrace(path, size, n);
         if (split && split.ranges.length > 1) {
@@ -228,7 +230,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   /** One range: its batches, merged here. Several: ranges placed as they are read. */
   const batches: TraceStore[] = [];
   const holder: Worker[] = [];
-  const assembly = several ? new RangeAssembler(ranges.map((r) => r!)) : undefined;
+  const assembly = several ? new RangeAssembler(ranges.map((r) => r!), tids) : undefined;
   const workers: Worker[] = [];
   let read = 0;
 
@@ -279,6 +281,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
             ...(part ? { simpletrace: part } : {}),
             ...(several ? { hold: current } : {}),
             ...(base ? { base } : {}),
+            ...(several && tids.length > 0 ? { tids } : {}),
             ...(several && log ? { plainLog: true } : {}),
           };
           w.postMessage(req);

@@ -31,6 +31,8 @@ export interface ReadRequest {
   readonly plainLog?: boolean;
   /** Time base of the whole file, when known: the range's times are relative to it. */
   readonly base?: TimeBase;
+  /** Threads of the file's start: they take the first thread codes, as in the whole store. */
+  readonly tids?: readonly number[];
 }
 
 export interface AssembleRequest { readonly type: 'assemble'; readonly range: number; readonly plan: RangePlan }
