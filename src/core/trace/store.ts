@@ -315,7 +315,8 @@ export class TraceStore {
     let lo = Infinity, hi = -Infinity;
     for (const t of this.tables.values()) {
       const d = t.ts.data;
-      for (let i = 0; i < t.count; i++) { const x = d[i]!; if (x < lo) lo = x; if (x > hi) hi = x; }
+      const n = t.count;
+      for (let i = 0; i < n; i++) { const x = d[i]!; if (x < lo) lo = x; if (x > hi) hi = x; }
     }
     return lo <= hi ? { firstNs: lo, lastNs: hi } : null;
   }

@@ -37,7 +37,7 @@ export function guessVersionFromSample(sample: Buffer): VersionGuess {
 }
 
 /** Reads up to sampleBytes (decompressed) from the start of path and guesses its QEMU version. */
-export async function guessQemuVersion(path: string, sampleBytes = 1024 * 1024): Promise<VersionGuess> {
+export async function guessQemuVersion(path: string, sampleBytes = 256 * 1024): Promise<VersionGuess> {
   const parts: Buffer[] = [];
   let n = 0;
   for await (const chunk of readChunks(path, { chunkBytes: sampleBytes })) {

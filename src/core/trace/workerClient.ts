@@ -149,6 +149,24 @@ function keepWorker(w: Worker, script: string | undefined): void {
   idle.push({ w, script, timer });
 }
 
+/** Files at least this big (and not compressed) are read in parallel by default. */
+export const PARALLEL_THRESHOLD = 32 * 1024 * 1024;
+
+/** The default number of workers for a parallel read. */
+function defaultWorkers(): number {
+  return Math.min(availableParallelism(), 8);
+}
+
+/**
+ * Starts the workers a parallel read of a big file will use, so that they boot while the
+ * caller does other work first (choosing a catalogue, say): they wait idle, unreferenced,
+ * like the workers of a finished read.
+ */
+export function prestartTraceWorkers(workerScript?: string, n = defaultWorkers()): void {
+  let have = idle.filter((e) => e.script === workerScript).length;
+  while (have++ < n && idle.length < MAX_IDLE) keepWorker(startWorker(workerScript), workerScript);
+}
+
 /** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
 export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
   const cuts = [0];
@@ -187,8 +205,8 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
     if (e instanceof TraceReadError) throw e;
     throw new TraceReadError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : String(e)}`, path);
   }
-  const threshold = opts.parallelThreshold ?? 32 * 1024 * 1024;
-  const n = Math.max(1, Math.min(opts.workers ?? Math.min(availableParallelism(), 8), 64));
+  const threshold = opts.parallelThreshold ?? PARALLEL_THRESHOLD;
+  const n = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), 64));
   let ranges: ([number, number] | undefined)[] = [undefined];
   let parts: (SimpletracePart | undefined)[] = [undefined];
   const parallel = n > 1 && size >= threshold && (await detectCompression(path)) === 'none';
