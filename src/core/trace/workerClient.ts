@@ -231,9 +231,10 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
         ({ base, tids } = await fileStart(path, catalogue));
       } else {
-        const split = await splitSimpletrace(path, size, n);
+        const split = await splitSimpletrace(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
         if (split && split.ranges.length > 1) {
           ranges = split.ranges;
+          ({ base, tids } = split);
           parts = split.ranges.map(([start], i) => (i === 0 ? undefined : { offset: start, mappings: split.mappings }));
         }
       }
