@@ -3,20 +3,20 @@
  * is split into byte ranges at line boundaries, one worker per core, and the
  * parts are merged in file order.
  */
-import { existsSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalogue } from './catalogue';
 import { detectCompression, CancelledError, TraceReadError } from './source';
-import { detectTraceFormat, finishStore, type LineScanner } from './readTrace';
+import { finishStore, type LineScanner } from './readTrace';
 import { LogLineParser } from './logReader';
 import { TraceStore, type TimeBase } from './store';
 import { RangeAssembler, type StoreShape } from './assemble';
 import { appendStore, deserializeStore } from './storeTransfer';
 import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
-import { splitSimpletrace, type SimpletracePart } from './simpletrace';
+import { looksLikeSimpletrace, splitSimpletrace, type SimpletracePart } from './simpletrace';
 
 export interface WorkerReadOptions {
   readonly signal?: AbortSignal | undefined;
@@ -94,18 +94,22 @@ function startWorker(script: string | undefined): Worker {
  * the ranges are assembled; and the first threads, which then have the same codes in every
  * range's store as in the whole store, so their codes are copied without renumbering.
  */
-async function fileStart(path: string, catalogue: Catalogue): Promise<{ base: TimeBase | undefined; tids: number[] }> {
-  const fh = await open(path, 'r');
+function fileStart(head: Buffer, catalogue: Catalogue): { base: TimeBase | undefined; tids: number[] } {
+  const end = head.lastIndexOf(10) + 1;
+  if (end === 0) return { base: undefined, tids: [] };
+  const store = new TraceStore();
+  new LogLineParser(store, catalogue, 1, false).parseRange(head, 0, end);
+  return { base: store.base ?? undefined, tids: store.tids.filter((t): t is number => t !== undefined) };
+}
+
+/** The first bytes of a file (up to n). */
+function readHead(path: string, n: number): Buffer {
+  const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(64 * 1024);
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-    const end = buf.subarray(0, bytesRead).lastIndexOf(10) + 1;
-    if (end === 0) return { base: undefined, tids: [] };
-    const store = new TraceStore();
-    new LogLineParser(store, catalogue, 1, false).parseRange(buf, 0, end);
-    return { base: store.base ?? undefined, tids: store.tids.filter((t): t is number => t !== undefined) };
+    const buf = Buffer.alloc(n);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
@@ -170,14 +174,16 @@ export function prestartTraceWorkers(workerScript?: string, n = defaultWorkers()
 /** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
 export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
   const cuts = [0];
-  const fh = await open(path, 'r');
+  // A few small reads from the page cache: synchronous, so the workers booting meanwhile
+  // are not kept waiting on the thread pool.
+  const fd = openSync(path, 'r');
   try {
-    const buf = Buffer.alloc(64 * 1024);
+    const buf = Buffer.alloc(16 * 1024);
     for (let k = 1; k < n; k++) {
       let pos = Math.max(Math.floor((size * k) / n), cuts[cuts.length - 1]!);
       let cut = -1;
       while (pos < size && cut < 0) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+        const bytesRead = readSync(fd, buf, 0, buf.length, pos);
         if (bytesRead === 0) break;
         const nl = buf.subarray(0, bytesRead).indexOf(10);
         if (nl >= 0) cut = pos + nl + 1; else pos += bytesRead;
@@ -186,7 +192,7 @@ export async function splitAtLines(path: string, size: number, n: number): Promi
       if (cut > cuts[cuts.length - 1]!) cuts.push(cut);
     }
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
   cuts.push(size);
   const ranges: [number, number][] = [];
@@ -226,10 +232,11 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
     if (parallel) {
       // More ranges than workers, handed out as workers finish: a worker slowed down by other
       // load on the machine takes fewer ranges instead of holding up the end.
-      log = (await detectTraceFormat(path)) === 'log';
+      const head = readHead(path, 64 * 1024);
+      log = !looksLikeSimpletrace(head);
       if (log) {
         ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
-        ({ base, tids } = await fileStart(path, catalogue));
+        ({ base, tids } = fileStart(head, catalogue));
       } else {
         const split = await splitSimpletrace(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
         if (split && split.ranges.length > 1) {
