@@ -130,6 +130,8 @@ interface TableLayout {
 const MIN_LINE_BYTES = 16;
 /** Room reserved beyond the rows the density so far predicts. */
 const HEADROOM = 1.25;
+/** A segment's estimate never reserves more than this many rows beyond the range's own. */
+const MAX_SLACK_ROWS = 64 * 1024 * 1024;
 
 /**
  * Lays out the store of consecutive ranges of one file while they are read. Ranges are
@@ -233,19 +235,26 @@ export class RangeAssembler {
     const total = this.ranges[this.ranges.length - 1]![1];
     const left = total - to;
     const density = Math.max((l.rows + t.count) / Math.max(1, to), t.count / Math.max(1, to - from));
-    const capacity = t.count + Math.ceil(Math.min(density * left * HEADROOM, left / MIN_LINE_BYTES));
+    const slack = Math.ceil(Math.min(density * left * HEADROOM, left / MIN_LINE_BYTES, MAX_SLACK_ROWS));
     // Positions never exceed the byte count (a line has at least one byte).
     const posKind = kindUpTo(t.posFirst + lineOffset < 0 ? Infinity : store.positionKind === 'line' ? lineOffset + total - from : total);
     const tidKind = kindUpTo(Math.max(255, 2 * store.tids.length));
     const strKind = kindUpTo(Math.max(255, 2 * store.strings.values.length));
     const colKinds = t.fields.map((f, i) => (f.valueType === 'string' ? strKind : prev ? joinKinds(prev.colKinds[i]!, t.colKinds[i]!) : t.colKinds[i]!));
-    return {
+    const make = (capacity: number): Segment => ({
       start: l.rows, capacity, rows: 0,
       ts: store.base !== null ? new SharedArrayBuffer(capacity * 8) : null,
       pos: new SharedArrayBuffer(capacity * BYTES[posKind]), posKind,
       tid: new SharedArrayBuffer(capacity * BYTES[tidKind]), tidKind,
       cols: colKinds.map((k) => new SharedArrayBuffer(capacity * BYTES[k])), colKinds,
-    };
+    });
+    try {
+      return make(t.count + slack);
+    } catch (e) {
+      // Address space refused for the estimate: room for this range only (later ranges start new segments).
+      if (slack === 0 || !(e instanceof RangeError)) throw e;
+      return make(t.count);
+    }
   }
 
   /** The store, once every range is placed and every plan carried out. */
