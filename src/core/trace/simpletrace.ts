@@ -50,11 +50,13 @@ const DROPPED_ID_LO = 0xfffffffe;
 const DROPPED_ID_HI = 0xffffffff;
 
 /**
- * Walks record headers only and returns about n ranges that start at record
- * boundaries, with every mapping record of the file. Undefined when the file is
- * not a well-formed version 4 trace (it is then read in one piece, which reports the error).
+ * Walks record headers only and returns ranges that start at record boundaries (about n
+ * equal ones, or cut at the first record from each of the given offsets), with every
+ * mapping record of the file. Undefined when the file is not a well-formed version 4
+ * trace (it is then read in one piece, which reports the error).
  */
-export async function splitSimpletrace(path: string, size: number, n: number): Promise<SimpletraceSplit | undefined> {
+export async function splitSimpletrace(path: string, size: number, n: number | readonly number[]): Promise<SimpletraceSplit | undefined> {
+  const targets = typeof n === 'number' ? Array.from({ length: Math.max(0, n - 1) }, (_, k) => Math.floor((size * (k + 1)) / n)) : n;
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(4 << 20);
@@ -64,7 +66,7 @@ export async function splitSimpletrace(path: string, size: number, n: number): P
     let base: TimeBase | undefined;
     const tids: number[] = [];
     let pos = 24;
-    let next = Math.floor(size / n);
+    let next = targets[0] ?? Infinity;
     const head = Buffer.alloc(24);
     readSync(fd, head, 0, 24, 0);
     if (!looksLikeSimpletrace(head) || head.readUInt32LE(16) !== 4 || head.readUInt32LE(20) !== 0) return undefined;
@@ -78,7 +80,7 @@ export async function splitSimpletrace(path: string, size: number, n: number): P
           if (p + 32 > bytesRead) break;
           const length = dv.getUint32(p + 24, true);
           if (length < 24) return undefined;
-          if (pos + p >= next && cuts.length < n) { cuts.push(pos + p); next = Math.floor((size * cuts.length) / n) + 1; }
+          if (pos + p >= next) { if (pos + p > cuts[cuts.length - 1]!) cuts.push(pos + p); next = targets[cuts.length - 1] ?? Infinity; }
           if (pos < 4 << 20 && !(dv.getUint32(p + 8, true) === DROPPED_ID_LO && dv.getUint32(p + 12, true) === DROPPED_ID_HI)) {
             base ??= { a: dv.getUint32(p + 20, true), b: dv.getUint32(p + 16, true), scale: U32 };
             const pid = dv.getUint32(p + 28, true);

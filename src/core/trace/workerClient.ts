@@ -171,16 +171,40 @@ export function prestartTraceWorkers(workerScript?: string, n = defaultWorkers()
   while (have++ < n && idle.length < MAX_IDLE) keepWorker(startWorker(workerScript), workerScript);
 }
 
-/** Splits [0, size) into about n ranges whose boundaries are just after a newline. */
-export async function splitAtLines(path: string, size: number, n: number): Promise<[number, number][]> {
+/**
+ * Where to cut [0, size) for a parallel read: ranges of size/count bytes, then shorter ones
+ * towards the end (a quarter of what is left per worker pair, down to minBytes), so that the
+ * workers finish together instead of one waiting while the other reads a whole last range.
+ */
+export function rangeTargets(size: number, count: number, workers: number, minBytes: number): number[] {
+  const base = Math.max(1, Math.floor(size / count));
+  const min = Math.max(1, Math.min(minBytes, base));
+  const targets: number[] = [];
+  let pos = 0;
+  for (;;) {
+    const left = size - pos;
+    const step = Math.min(base, Math.max(min, Math.floor(left / (2 * workers))));
+    if (left - step < min / 2) break;
+    pos += step;
+    targets.push(pos);
+  }
+  return targets;
+}
+
+/**
+ * Splits [0, size) into ranges whose boundaries are just after a newline: about n equal
+ * ranges, or cut at the first newline from each of the given offsets.
+ */
+export async function splitAtLines(path: string, size: number, n: number | readonly number[]): Promise<[number, number][]> {
+  const targets = typeof n === 'number' ? Array.from({ length: Math.max(0, n - 1) }, (_, k) => Math.floor((size * (k + 1)) / n)) : n;
   const cuts = [0];
   // A few small reads from the page cache: synchronous, so the workers booting meanwhile
   // are not kept waiting on the thread pool.
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.alloc(16 * 1024);
-    for (let k = 1; k < n; k++) {
-      let pos = Math.max(Math.floor((size * k) / n), cuts[cuts.length - 1]!);
+    for (const target of targets) {
+      let pos = Math.max(target, cuts[cuts.length - 1]!);
       let cut = -1;
       while (pos < size && cut < 0) {
         const bytesRead = readSync(fd, buf, 0, buf.length, pos);
@@ -232,13 +256,15 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
     if (parallel) {
       // More ranges than workers, handed out as workers finish: a worker slowed down by other
       // load on the machine takes fewer ranges instead of holding up the end.
+      const minBytes = opts.rangeBytes ?? MIN_RANGE_BYTES;
+      const targets = rangeTargets(size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / minBytes))), n, minBytes);
       const head = readHead(path, 64 * 1024);
       log = !looksLikeSimpletrace(head);
       if (log) {
-        ranges = await splitAtLines(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
+        ranges = await splitAtLines(path, size, targets);
         ({ base, tids } = fileStart(head, catalogue));
       } else {
-        const split = await splitSimpletrace(path, size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / (opts.rangeBytes ?? MIN_RANGE_BYTES)))));
+        const split = await splitSimpletrace(path, size, targets);
         if (split && split.ranges.length > 1) {
           ranges = split.ranges;
           ({ base, tids } = split);
