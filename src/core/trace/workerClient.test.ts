@@ -9,7 +9,7 @@ import { CancelledError } from './source';
 import type { TraceStore } from './store';
 import { recordings } from './testSupport';
 import { splitSimpletrace } from './simpletrace';
-import { readTraceInWorker, splitAtLines } from './workerClient';
+import { rangeTargets, readTraceInWorker, splitAtLines } from './workerClient';
 
 const tmp = mkdtempSync(join(tmpdir(), 'qmw-worker-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -26,6 +26,18 @@ describe('readTraceInWorker', () => {
     const r = await splitAtLines(f, 17, 3);
     assert.deepEqual(r, [[0, 8], [8, 15], [15, 17]]);
     for (const [s] of r) assert.ok(s === 0 || readFileSync(f)[s - 1] === 10);
+  });
+
+  it('cuts a big file into equal ranges, then shorter ones towards its end', () => {
+    const size = 1 << 30;
+    const t = rangeTargets(size, 16, 2, 8 << 20);
+    const lengths = [...t, size].map((x, i) => x - (i === 0 ? 0 : t[i - 1]!));
+    assert.ok(t.every((x, i) => x > 0 && x < size && (i === 0 || x > t[i - 1]!)));
+    assert.equal(lengths[0], size / 16);
+    assert.ok(lengths.slice(-3).every((l) => l < size / 64), `last ranges ${lengths.slice(-3)}`);
+    assert.ok(lengths.slice(0, -1).every((l) => l >= 8 << 20));
+    // A small file: equal ranges only.
+    assert.deepEqual(rangeTargets(3000, 3, 3, 8 << 20), [1000, 2000]);
   });
 
   it('reads in parallel byte ranges and merges to the same store as a serial read', async () => {
