@@ -13,6 +13,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { Catalogue } from './catalogue';
+import { evenCuts } from './source';
 import { DecodeScratch, type FieldInfo } from './decoder';
 import type { EventTable, FieldValue, TimeBase, TraceStore } from './store';
 import { isStringType } from './traceEventsParser';
@@ -56,7 +57,7 @@ const DROPPED_ID_HI = 0xffffffff;
  * trace (it is then read in one piece, which reports the error).
  */
 export async function splitSimpletrace(path: string, size: number, n: number | readonly number[]): Promise<SimpletraceSplit | undefined> {
-  const targets = typeof n === 'number' ? Array.from({ length: Math.max(0, n - 1) }, (_, k) => Math.floor((size * (k + 1)) / n)) : n;
+  const targets = typeof n === 'number' ? evenCuts(size, n) : n;
   const fd = openSync(path, 'r');
   try {
     const buf = Buffer.allocUnsafe(4 << 20);

@@ -28,6 +28,11 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
 
+/** Offsets that cut [0, size) into n about equal parts (n - 1 of them). */
+export function evenCuts(size: number, n: number): number[] {
+  return Array.from({ length: Math.max(0, n - 1) }, (_, k) => Math.floor((size * (k + 1)) / n));
+}
+
 export async function detectCompression(path: string): Promise<Compression> {
   const fh = await openForRead(path);
   try {

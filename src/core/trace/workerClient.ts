@@ -1,7 +1,7 @@
 /**
  * readTraceInWorker: reads a trace off the calling thread. A big plain log file
- * is split into byte ranges at line boundaries, one worker per core, and the
- * parts are merged in file order.
+ * (or simpletrace file) is split into byte ranges at line (record) boundaries, read
+ * by one worker per core, and assembled in file order.
  */
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalogue } from './catalogue';
-import { detectCompression, CancelledError, TraceReadError } from './source';
+import { detectCompression, evenCuts, CancelledError, TraceReadError } from './source';
 import { finishStore, type LineScanner } from './readTrace';
 import { LogLineParser } from './logReader';
 import { TraceStore, type TimeBase } from './store';
@@ -196,7 +196,7 @@ export function rangeTargets(size: number, count: number, workers: number, minBy
  * ranges, or cut at the first newline from each of the given offsets.
  */
 export async function splitAtLines(path: string, size: number, n: number | readonly number[]): Promise<[number, number][]> {
-  const targets = typeof n === 'number' ? Array.from({ length: Math.max(0, n - 1) }, (_, k) => Math.floor((size * (k + 1)) / n)) : n;
+  const targets = typeof n === 'number' ? evenCuts(size, n) : n;
   const cuts = [0];
   // A few small reads from the page cache: synchronous, so the workers booting meanwhile
   // are not kept waiting on the thread pool.
