@@ -8,6 +8,7 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { loadMigration, modelFromStores, transcriptBeside, type LoadedTrace } from '../../core/analysis/load';
 import type { Side } from '../../core/analysis/model';
+import { formatBytes } from '../../core/monitor/samples';
 import { detectSides } from '../../core/analysis/sides';
 import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
 import { followTrace } from '../../core/trace/follow';
@@ -85,7 +86,7 @@ export class MigrationSession implements vscode.Disposable {
               // Progress increments are relative: report only the growth since the last call.
               const pct = total > 0 ? Math.floor((read / total) * 100) : 100;
               if (pct > shown) {
-                progress.report({ increment: pct - shown, message: `${(read / 2 ** 20).toFixed(0)} of ${(total / 2 ** 20).toFixed(0)} MiB` });
+                progress.report({ increment: pct - shown, message: `${formatBytes(read)} of ${formatBytes(total)}` });
                 shown = pct;
               }
             },
