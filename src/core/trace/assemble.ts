@@ -273,24 +273,19 @@ export class RangeAssembler {
         t.tid.load(g.tidKind, intView(g.tidKind, g.tid, rows));
         g.cols.forEach((c, i) => t.cols[i]!.load(g.colKinds[i]!, intView(g.colKinds[i]!, c, rows)));
       } else {
-        // Joined here, one native copy per segment and column.
-        const join = (kindOf: (g: Segment) => IntKind): IntKind => segs.map(kindOf).reduce(joinKinds);
-        const joined = (kind: IntKind, bufferOf: (g: Segment) => SharedArrayBuffer, kindOf: (g: Segment) => IntKind): IntArray => {
+        // Joined here, one native copy per segment and column, in a kind that holds every segment's.
+        const join = (col: IntColumn, kindOf: (g: Segment) => IntKind, bufferOf: (g: Segment) => SharedArrayBuffer): void => {
+          const kind = segs.map(kindOf).reduce(joinKinds);
           const out = allocInt(kind, rows);
           for (const g of segs) copyConverting(out, g.start, intView(kindOf(g), bufferOf(g), g.rows));
-          return out;
+          col.load(kind, out);
         };
         const ts = new Float64Array(store.base !== null ? rows : 0);
         if (store.base !== null) for (const g of segs) if (g.ts) ts.set(new Float64Array(g.ts, 0, g.rows), g.start);
         t.ts.data = ts;
-        const posKind = join((g) => g.posKind);
-        t.pos.load(posKind, joined(posKind, (g) => g.pos, (g) => g.posKind));
-        const tidKind = join((g) => g.tidKind);
-        t.tid.load(tidKind, joined(tidKind, (g) => g.tid, (g) => g.tidKind));
-        t.cols.forEach((c, i) => {
-          const k = join((g) => g.colKinds[i]!);
-          c.load(k, joined(k, (g) => g.cols[i]!, (g) => g.colKinds[i]!));
-        });
+        join(t.pos, (g) => g.posKind, (g) => g.pos);
+        join(t.tid, (g) => g.tidKind, (g) => g.tid);
+        t.cols.forEach((c, i) => join(c, (g) => g.colKinds[i]!, (g) => g.cols[i]!));
       }
       t.ts.length = t.ts.data.length;
       t.count = rows;

@@ -190,20 +190,21 @@ export class SimpletraceParser {
     if (this.carry.length > 0) {
       // The record split across chunks is completed with as few bytes of this chunk as it
       // needs (a copy of those only), then the chunk is parsed where it lies.
-      const carried = this.carry.length;
       let take = Math.min(chunk.length, 256);
       for (;;) {
+        const carried = this.carry.length;
         const b = Buffer.concat([this.carry, chunk.subarray(0, take)]);
         const used = this.parse(b);
         if (this.failed) return;
+        this.offset += used;
         if (used >= carried) {
-          this.offset += used;
           rest = chunk.subarray(used - carried);
           this.carry = Buffer.alloc(0);
           break;
         }
+        // Records parsed are never parsed again: only what is left is carried on.
+        if (used > 0) this.carry = Buffer.from(b.subarray(used, carried));
         if (take === chunk.length) {
-          this.offset += used;
           this.carry = Buffer.from(b.subarray(used));
           return;
         }

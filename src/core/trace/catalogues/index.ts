@@ -48,11 +48,6 @@ function count(s: string, ch: string): number {
   return n;
 }
 
-export function builtinDecls(version: string): TraceEventDecl[] {
-  const key = resolveBuiltinVersion(version);
-  return builtinFile(key).events.map((row) => declOf(key, row));
-}
-
 /** Maps "9.0.0", "v9.0", "10.2" etc. to a built-in key; throws listing the choices. */
 export function resolveBuiltinVersion(version: string): string {
   const v = version.replace(/^v/, '');
