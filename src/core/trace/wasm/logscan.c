@@ -84,6 +84,8 @@ typedef struct {
   /* 0: not asked yet; 1: has a program; 2: always sent back. */
   u32 state;
   const u8 *prog;
+  /* A numeric-only program compiled to steps (see compile_steps), else 0. */
+  const struct Step *steps;
   u32 nfields;
   u32 has_str;
   /* Column 0 (times) holds doubles, the others int64_t. */
@@ -128,11 +130,14 @@ EXPORT(add_event) void add_event(u32 index, const u8 *name, u32 len) {
   name_slots[s] = index + 1;
 }
 
+static const struct Step *compile_steps(const u8 *prog);
+
 /* Program for an event (prog == 0: the event's lines always go back to JavaScript). */
 EXPORT(set_program) void set_program(u32 index, const u8 *prog, u32 nfields, u32 has_str) {
   Event *ev = &events[index];
-  ev->state = prog ? 1 : 2;
   ev->prog = prog;
+  ev->steps = prog && !has_str ? compile_steps(prog) : 0;
+  ev->state = prog && (has_str || ev->steps) ? 1 : 2;
   ev->nfields = nfields;
   ev->has_str = has_str;
 }
@@ -403,14 +408,12 @@ HOT const u8 *literal_step(const u8 **prog, const u8 *p, const u8 *limit) {
 }
 
 /*
- * One number step (op, then field:u8 width:u16 at prog) from p: stores the value and
+ * One number step (op, field f, padding width) from p: stores the value and
  * returns the position after it and its padding, or 0 on a mismatch or a number too long
  * to be exact in a double. Unbounded: the line's end (CR or LF) stops every scan, and at
  * least 16 readable bytes follow the input.
  */
-HOT const u8 *number_step(u32 op, const u8 *prog, const u8 *p, int64_t *out) {
-  u32 f = prog[0];
-  u32 width = rd16(prog + 1);
+HOT const u8 *number_step(u32 op, u32 f, u32 width, const u8 *p, int64_t *out) {
   const u8 *fs = p;
   uint64_t v = 0;
   if (op == OP_INT || op == OP_UINT) {
@@ -445,20 +448,87 @@ HOT const u8 *number_step(u32 op, const u8 *prog, const u8 *p, int64_t *out) {
 }
 
 /*
- * Runs a numeric-only program from p up to the line end (no literal of such a program
- * holds CR or LF). Returns the position after the last step, or 0 on a mismatch.
+ * A numeric-only program as steps: each is the literal before a conversion (or before the
+ * end) and the conversion. Literals of up to 16 bytes are compared as two masked 8-byte
+ * words; longer ones byte string by byte string.
  */
-static const u8 *run_line(const u8 *prog, const u8 *p, const u8 *end, int64_t *out) {
-  for (;;) {
-    u32 op = *prog++;
-    if (op == OP_END) return p;
+typedef struct Step {
+  uint64_t lit0, lit1, mask0, mask1;
+  const u8 *lit;
+  u32 lit_len;
+  u32 op; /* OP_END or a number conversion */
+  u32 field;
+  u32 width;
+} Step;
+
+static const Step *compile_steps(const u8 *prog) {
+  u32 n = 1;
+  for (const u8 *q = prog; *q != OP_END;) {
+    if (*q == OP_LIT) q += 3 + ((rd16(q + 1) + 7) & ~7u);
+    else { q += 4; n++; }
+  }
+  Step *steps = bump_zero(n * sizeof(Step));
+  if (!steps) return 0;
+  Step *st = steps;
+  for (const u8 *q = prog;;) {
+    u32 op = *q;
     if (op == OP_LIT) {
-      if (!(p = literal_step(&prog, p, end))) return 0;
+      u32 k = rd16(q + 1);
+      const u8 *lit = q + 3;
+      /* Two literals in a row are not made by encodeProgram; keep the line for JavaScript. */
+      if (st->lit_len) return 0;
+      st->lit = lit;
+      st->lit_len = k;
+      if (k <= 16) {
+        uint64_t w[2] = { 0, 0 };
+        __builtin_memcpy(w, lit, k);
+        st->lit0 = w[0];
+        st->lit1 = w[1];
+        /* Masks of the first k bytes (the first byte is the lowest). */
+        st->mask0 = k >= 8 ? ~0ull : (1ull << (8 * k)) - 1;
+        st->mask1 = k <= 8 ? 0 : k >= 16 ? ~0ull : (1ull << (8 * (k - 8))) - 1;
+      }
+      q = lit + ((k + 7) & ~7u);
       continue;
     }
-    p = number_step(op, prog, p, out);
+    st->op = op;
+    if (op == OP_END) return steps;
+    st->field = q[1];
+    st->width = rd16(q + 2);
+    q += 4;
+    st++;
+  }
+}
+
+/*
+ * Runs compiled steps from p up to the line end (no literal of a numeric program holds CR
+ * or LF, so a literal or a number never runs past the line, and at least 16 readable bytes
+ * follow the input). Returns the position after the last step, or 0 on a mismatch.
+ */
+static const u8 *run_steps(const Step *st, const u8 *p, int64_t *out) {
+  for (;; st++) {
+    u32 k = st->lit_len;
+    if (k) {
+      if (k <= 16) {
+        if (((ld64(p) ^ st->lit0) & st->mask0) | ((ld64(p + 8) ^ st->lit1) & st->mask1)) return 0;
+      } else if (!same_bytes(p, st->lit, k)) return 0;
+      p += k;
+    }
+    u32 op = st->op;
+    if (op == OP_END) return p;
+    if (op == OP_UINT && st->width == 0 && is_digit(p[0])) {
+      /* The common case: an unsigned decimal without padding. */
+      uint64_t v;
+      if (!is_digit(p[1])) { v = (u32)(p[0] - '0'); p++; }
+      else {
+        u32 nd = read_dec(&p, &v);
+        if (nd > 15) return 0;
+      }
+      out[st->field * STAGE_ROWS] = (int64_t)v;
+      continue;
+    }
+    p = number_step(op, st->field, st->width, p, out);
     if (!p) return 0;
-    prog += 3;
   }
 }
 
@@ -507,7 +577,7 @@ static int run_exact(const u8 *prog, const u8 *p, const u8 *e, int64_t *out) {
       continue;
     }
     /* The byte at e is CR or LF, which stops a number step as the line end does. */
-    p = number_step(op, prog, p, out);
+    p = number_step(op, f, rd16(prog + 1), p, out);
     if (!p || p > e) return 0;
     prog += 3;
   }
@@ -574,8 +644,10 @@ EXPORT(lines_taken) u32 get_lines_taken(void) { return lines_taken; }
  * (ST_FULL, event index in status_arg) or after the string log filled (ST_STRINGS).
  * line() is then the number of the last line taken.
  */
-EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
+EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line_before) {
   lines_taken = 0;
+  /* Counted as an integer: a double here costs a conversion per row. */
+  int64_t line = (int64_t)line_before;
   if (hexval[0] == 0) {
     for (int c = 0; c < 256; c++) hexval[c] = -1;
     for (int c = 0; c < 10; c++) hexval['0' + c] = (int8_t)c;
@@ -656,7 +728,7 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
     }
     Event *ev = &events[idx];
     if (ev->state != 1) {
-      if (ev->state == 0) { status = ST_NEED_PROGRAM; status_arg = (u32)idx; line_no = line; return s; }
+      if (ev->state == 0) { status = ST_NEED_PROGRAM; status_arg = (u32)idx; line_no = (double)line; return s; }
       goto slow;
     }
     if (!ev->stage) {
@@ -666,7 +738,7 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
     int64_t *row = ev->stage + ev->staged;
     const u8 *next;
     if (!ev->has_str) {
-      const u8 *r = run_line(ev->prog, c == ' ' ? i + 1 : i, end, row + 3 * STAGE_ROWS);
+      const u8 *r = run_steps(ev->steps, c == ' ' ? i + 1 : i, row + 3 * STAGE_ROWS);
       if (!r) goto slow;
       if (r[0] == '\n') next = r + 1;
       else if (r[0] == '\r' && r[1] == '\n') next = r + 2;
@@ -683,20 +755,20 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line) {
     }
     line += 1;
     ((double *)ev->stage)[ev->staged] = ts;
-    row[STAGE_ROWS] = (int64_t)line;
+    row[STAGE_ROWS] = line;
     row[2 * STAGE_ROWS] = tid_code;
     lines_taken++;
     if (!ev->dirty) { ev->dirty = 1; dirty[n_dirty++] = (u32)idx; }
     p = next;
-    if (++ev->staged == STAGE_ROWS) { status = ST_FULL; status_arg = (u32)idx; line_no = line; return p; }
-    if (n_new == NEW_STRINGS) { status = ST_STRINGS; line_no = line; return p; }
+    if (++ev->staged == STAGE_ROWS) { status = ST_FULL; status_arg = (u32)idx; line_no = (double)line; return p; }
+    if (n_new == NEW_STRINGS) { status = ST_STRINGS; line_no = (double)line; return p; }
     continue;
   slow:
     status = ST_SLOW;
-    line_no = line;
+    line_no = (double)line;
     return s;
   }
   status = ST_END;
-  line_no = line;
+  line_no = (double)line;
   return p;
 }
