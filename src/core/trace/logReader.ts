@@ -15,7 +15,7 @@ import { readSync } from 'node:fs';
 import type { IntKind } from './columns';
 import { CHUNK_BYTES, throwIfCancelled } from './source';
 import type { EventTable, TraceStore } from './store';
-import { acquireScanner, encodeProgram, INPUT_PAD, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, WASM_STAGE_ROWS, type ScanHooks, type ScannerInstance } from './wasmScan';
+import { acquireScanner, encodeProgram, INPUT_PAD, logScanModule, releaseScanner, ST_FULL, ST_NEED_PROGRAM, ST_SLOW, type ScanHooks, type ScannerInstance } from './wasmScan';
 
 /** The kind codes of logscan.c's pack() (bigint columns take doubles and convert). */
 const PACK_KIND: Record<IntKind, number> = { u8: 0, u16: 1, i32: 2, u32: 3, f64: 4, i64: 4, u64: 4 };
@@ -336,7 +336,8 @@ export class LogLineParser {
     let t = this.byEvent[idx];
     if (t === undefined) { t = this.store.tableFor(ev.decl.name, ev.decoder!.fields); this.byEvent[idx] = t; }
     const stage = x.stage_ptr(idx);
-    const colAt = (k: number): number => stage + k * WASM_STAGE_ROWS * 8;
+    const stride = x.stage_rows() * 8;
+    const colAt = (k: number): number => stage + k * stride;
     // Views are made from the current memory each time: a growing memory detaches old ones.
     const strs = sc.strFields[idx];
     if (strs) for (const f of strs) this.mapWasmStrings(sc.strings, new Int32Array(x.memory.buffer, colAt(3 + f), 2 * n));

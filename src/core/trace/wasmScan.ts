@@ -19,8 +19,6 @@ import type { Decoder } from './decoder';
 
 export const OP_END = 0, OP_LIT = 1, OP_INT = 2, OP_UINT = 3, OP_HEX = 4, OP_HEXALT = 5, OP_PTR = 6, OP_STR = 7;
 export const ST_END = 0, ST_SLOW = 1, ST_FULL = 2, ST_NEED_PROGRAM = 3, ST_STRINGS = 4;
-/** Rows per stage; a stage holds each column's values contiguously (STAGE_ROWS in logscan.c). */
-export const WASM_STAGE_ROWS = 8192;
 /** Bytes after the input that the scanner may read (never past the last newline's line). */
 export const INPUT_PAD = 64;
 
@@ -36,6 +34,8 @@ export interface LogScanExports {
   new_strings_ptr(): number;
   new_strings_count(): number;
   clear_new_strings(): void;
+  /** Rows per stage: a stage holds each column's values contiguously, this many apart. */
+  stage_rows(): number;
   stage_ptr(index: number): number;
   staged(index: number): number;
   clear_stage(index: number): void;

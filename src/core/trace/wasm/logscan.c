@@ -38,7 +38,7 @@ enum { OP_END = 0, OP_LIT = 1, OP_INT = 2, OP_UINT = 3, OP_HEX = 4, OP_HEXALT = 
 /* scan() statuses. */
 enum { ST_END = 0, ST_SLOW = 1, ST_FULL = 2, ST_NEED_PROGRAM = 3, ST_STRINGS = 4 };
 
-enum { STAGE_ROWS = 8192, SLOTS = 64, NEW_STRINGS = 1024 };
+enum { STAGE_ROWS = 2048, SLOTS = 64, NEW_STRINGS = 1024 };
 /* Limits of the string dictionary; beyond them string events go back to JavaScript. */
 enum { MAX_STRING_BYTES = 64 << 20, MAX_STRINGS = 1 << 20 };
 
@@ -268,6 +268,7 @@ EXPORT(clear_new_strings) void clear_new_strings(void) { n_new = 0; }
 /* ---- stages ---------------------------------------------------------------------- */
 
 
+EXPORT(stage_rows) u32 stage_rows(void) { return STAGE_ROWS; }
 EXPORT(stage_ptr) int64_t *stage_ptr(u32 index) { return events[index].stage; }
 EXPORT(staged) u32 staged(u32 index) { return events[index].staged; }
 EXPORT(clear_stage) void clear_stage(u32 index) { events[index].staged = 0; }
