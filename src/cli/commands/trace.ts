@@ -9,7 +9,7 @@ import { followTrace } from '../../core/trace/follow';
 import type { TraceStore } from '../../core/trace/store';
 import { traceSummaryText } from '../../core/trace/summary';
 import { guessQemuVersion } from '../../core/trace/versionGuess';
-import { PARALLEL_THRESHOLD, prestartTraceWorkers, readTraceInWorker } from '../../core/trace/workerClient';
+import { prestartTraceWorkersFor, readTraceInWorker } from '../../core/trace/workerClient';
 import { readFile } from 'node:fs/promises';
 
 const HELP = `Usage:
@@ -68,14 +68,9 @@ function parseArgs(args: string[]): Parsed {
   return p;
 }
 
-/** For a big first file, the read's workers boot while the catalogue is chosen. */
-async function prestartFor(file: string): Promise<void> {
-  const st = await stat(file).catch(() => undefined);
-  if (st?.isFile() && st.size >= PARALLEL_THRESHOLD) prestartTraceWorkers();
-}
-
 async function chooseCatalogue(p: Parsed, io: CliIo): Promise<Catalogue> {
-  await prestartFor(p.files[0]!);
+  // For a big first file, the read's workers boot while the catalogue is chosen.
+  await prestartTraceWorkersFor(p.files[0]!);
   if (p.traceEvents !== undefined) {
     const st = await stat(p.traceEvents).catch(() => undefined);
     if (!st) throw new Error(`cannot read ${p.traceEvents}: no such file or directory`);

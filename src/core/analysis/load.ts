@@ -10,7 +10,7 @@ import type { Catalogue } from '../trace/catalogue';
 import { readTrace } from '../trace/readTrace';
 import type { TraceStore } from '../trace/store';
 import { guessQemuVersion } from '../trace/versionGuess';
-import { readTraceInWorker } from '../trace/workerClient';
+import { prestartTraceWorkersFor, readTraceInWorker } from '../trace/workerClient';
 import type { MigrationModel, Phase, Side, TraceInfo } from './model';
 import { analyzeMultifd } from './multifd';
 import { qmpPhases, tracePhases } from './phases';
@@ -62,6 +62,8 @@ async function readOne(
   onProgress?: (bytesRead: number) => void,
 ): Promise<{ store: TraceStore; version: string; parseMs: number }> {
   const t0 = performance.now();
+  // A big file's workers boot while the version is guessed.
+  if (!opts.inProcess) await prestartTraceWorkersFor(path);
   // Guessed even with a given catalogue: the summary names the QEMU version either way.
   const guess = await guessQemuVersion(path);
   const cat = opts.catalogue ?? guess.catalogue;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -9,7 +11,7 @@ import { CancelledError } from './source';
 import type { TraceStore } from './store';
 import { recordings } from './testSupport';
 import { splitSimpletrace } from './simpletrace';
-import { rangeTargets, readTraceInWorker, splitAtLines } from './workerClient';
+import { idleTraceWorkers, prestartTraceWorkersFor, rangeTargets, readTraceInWorker, splitAtLines } from './workerClient';
 
 const tmp = mkdtempSync(join(tmpdir(), 'qmw-worker-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -26,6 +28,29 @@ describe('readTraceInWorker', () => {
     const r = await splitAtLines(f, 17, 3);
     assert.deepEqual(r, [[0, 8], [8, 15], [15, 17]]);
     for (const [s] of r) assert.ok(s === 0 || readFileSync(f)[s - 1] === 10);
+  });
+
+  it('starts the workers ahead of a read only for a file it will read in parallel, and the read takes them', async () => {
+    const line = '1001@1763700000.000003:multifd_send channel 0 packet_num 0 normal pages 128 zero pages 0 flags 0x0 next packet size 0\n';
+    const big = join(tmp, 'prestart-big.log');
+    writeFileSync(big, line.repeat(Math.ceil((33 << 20) / line.length)));
+    const small = join(tmp, 'prestart-small.log');
+    writeFileSync(small, line.repeat(10));
+    const packed = join(tmp, 'prestart-big.log.gz');
+    writeFileSync(packed, gzipSync(readFileSync(big)));
+    const script = join(__dirname, '..', '..', 'worker', 'traceWorker.ts');
+    const before = idleTraceWorkers();
+    await prestartTraceWorkersFor(small, script);
+    await prestartTraceWorkersFor(packed, script);
+    await prestartTraceWorkersFor(join(tmp, 'missing.log'), script);
+    assert.equal(idleTraceWorkers(), before, 'a small, compressed or missing file starts no worker');
+    await prestartTraceWorkersFor(big, script);
+    const started = idleTraceWorkers() - before;
+    assert.equal(started, Math.min(availableParallelism(), 8));
+    const store = await readTraceInWorker(big, cat, { workerScript: script });
+    assert.equal(store.count(), Math.ceil((33 << 20) / line.length));
+    // The read used the waiting workers and left them waiting again, none added.
+    assert.equal(idleTraceWorkers() - before, started);
   });
 
   it('cuts a big file into equal ranges, then shorter ones towards its end', () => {

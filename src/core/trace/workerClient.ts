@@ -171,6 +171,24 @@ export function prestartTraceWorkers(workerScript?: string, n = defaultWorkers()
   while (have++ < n && idle.length < MAX_IDLE) keepWorker(startWorker(workerScript), workerScript);
 }
 
+/** Workers waiting for a read (started ahead of one, or kept from the last one). */
+export function idleTraceWorkers(): number {
+  return idle.length;
+}
+
+/**
+ * Starts the workers when the file will be read in parallel (big, not compressed; or, without a file,
+ * when one is about to be chosen), so that they boot while the caller guesses the QEMU
+ * version or shows a file picker instead of when the read begins.
+ */
+export async function prestartTraceWorkersFor(path?: string, workerScript?: string): Promise<void> {
+  if (path !== undefined) {
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile() || st.size < PARALLEL_THRESHOLD || (await detectCompression(path)) !== 'none') return;
+  }
+  prestartTraceWorkers(workerScript);
+}
+
 /**
  * Where to cut [0, size) for a parallel read: ranges of size/count bytes, then shorter ones
  * towards the end (a quarter of what is left per worker pair, down to minBytes), so that the

@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { expandInputs } from '../../core/analysis/load';
+import { prestartTraceWorkersFor } from '../../core/trace/workerClient';
 import { EDITOR_VIEW_TYPE, VIEW_TYPE, type FromWebview, type ToWebview, type ViewState } from '../../webview/migrationView/protocol';
 import type { WorkbenchContext } from '../context';
 import { hostWebview, openWebviewPanel, webviewOptions, type WebviewContent } from '../webview/panelHost';
@@ -71,6 +72,8 @@ export function registerMigrationView(ctx: WorkbenchContext): void {
   ctx.subscriptions.push(
     vscode.commands.registerCommand('qemuMigration.openTrace', async (arg?: unknown) => {
       if (arg !== undefined) { run(() => filesOf(arg)); return; }
+      // The read's workers boot while the picker is open.
+      void prestartTraceWorkersFor();
       const picked = await vscode.window.showOpenDialog({
         canSelectMany: true, openLabel: 'Open in Migration View', title: 'QEMU trace(s): source, destination or both',
         filters: { 'QEMU traces': ['log', 'xz', 'gz', 'simple'], 'All files': ['*'] },

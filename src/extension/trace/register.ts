@@ -10,7 +10,7 @@ import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue
 import { detectCompression, CancelledError } from '../../core/trace/source';
 import { traceReportText } from '../../core/trace/summary';
 import { guessQemuVersion } from '../../core/trace/versionGuess';
-import { readTraceInWorker } from '../../core/trace/workerClient';
+import { prestartTraceWorkersFor, readTraceInWorker } from '../../core/trace/workerClient';
 
 const SCHEME = 'qemu-trace-summary';
 const COMMAND = 'qemuMigration.openTraceSummary';
@@ -82,7 +82,10 @@ export function registerTraceFeatures(ctx: vscode.ExtensionContext, log: vscode.
     vscode.languages.registerDocumentLinkProvider({ scheme: SCHEME }, docs),
     vscode.commands.registerCommand(COMMAND, async (arg?: unknown) => {
       let uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
-      if (!uri || uri.scheme !== 'file' || arg === undefined) {
+      const picking = !uri || uri.scheme !== 'file' || arg === undefined;
+      // The read's workers boot while the picker is open or the catalogue is chosen.
+      void prestartTraceWorkersFor(picking ? undefined : uri!.fsPath);
+      if (picking) {
         const picked = await vscode.window.showOpenDialog({
           canSelectMany: false, openLabel: 'Summarize Trace', title: 'QEMU trace (log backend or simpletrace; .gz/.xz)',
           filters: { 'QEMU traces': ['log', 'xz', 'gz', 'simple', 'txt'], 'All files': ['*'] },
