@@ -381,8 +381,15 @@ function addAny(a: NumArray, add: number): void {
   for (let i = 0; i < a.length; i++) a[i] = a[i]! + add;
 }
 
-/** dst = src + add: a native copy (dst's kind holds every sum), then the add in place. */
+/** dst[i] = src[i] + add in one pass (line numbers: both 32-bit, the usual case). */
+function addCopyU32(dst: Uint32Array, src: Uint32Array, add: number): void {
+  for (let i = 0; i < src.length; i++) dst[i] = src[i]! + add;
+}
+
+/** dst = src + add (dst's kind holds every sum). */
 function addCopy(dst: NumArray, src: NumArray, add: number): void {
+  if (dst instanceof Uint32Array && src instanceof Uint32Array) { addCopyU32(dst, src, add); return; }
+  // Otherwise a native copy, then the add in place.
   dst.set(src);
   if (dst instanceof Uint32Array) addU32(dst, add);
   else if (dst instanceof Float64Array) addF64(dst, add);
