@@ -56,9 +56,10 @@ const configs = [
     })),
 ];
 
-// A production build ships no source maps: drop those left by development builds.
+// A production build ships no source maps: drop those left by development builds. It is
+// packaged next, and a package left from before would be packed into the new one.
 if (production && existsSync('dist')) {
-  for (const f of readdirSync('dist')) if (f.endsWith('.map')) rmSync(`dist/${f}`);
+  for (const f of readdirSync('dist')) if (f.endsWith('.map') || f.endsWith('.vsix')) rmSync(`dist/${f}`);
 }
 
 if (watch) {
@@ -86,6 +87,9 @@ try {
 // Non-code assets the bundles load at run time.
 mkdirSync('dist/guest', { recursive: true });
 copyFileSync('src/core/lab/guest/dirty.asm', 'dist/guest/dirty.asm');
+// The built-in trace catalogues (read when a version is first used).
+mkdirSync('dist/catalogues', { recursive: true });
+for (const f of readdirSync('src/core/trace/catalogues')) if (f.endsWith('.json')) copyFileSync(`src/core/trace/catalogues/${f}`, `dist/catalogues/${f}`);
 // web-tree-sitter is loaded at run time (its ESM build needs import.meta.url): ship it and the C grammar.
 for (const [from, to] of [
   ['node_modules/web-tree-sitter/web-tree-sitter.cjs', 'dist/web-tree-sitter.cjs'],

@@ -2,11 +2,10 @@
  * Built-in catalogues for released QEMU versions, generated from QEMU's
  * trace-events files by scripts/gen-catalogues.ts (data only: names, arguments, formats).
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Catalogue } from '../catalogue';
 import type { TraceEventDecl } from '../traceEventsParser';
-import v72 from './qemu-7.2';
-import v90 from './qemu-9.0';
-import v10250 from './qemu-10.2.50';
 
 /** [name, properties separated by spaces, "type\tname" lines, format]. */
 export type BuiltinEventRow = [string, string, string, string];
@@ -16,18 +15,25 @@ export interface BuiltinCatalogueFile {
   events: BuiltinEventRow[];
 }
 
-/** Each version's catalogue as JSON text, parsed on first use. */
-const TEXTS: Record<string, string> = { '7.2': v72, '9.0': v90, '10.2.50': v10250 };
-const files = new Map<string, BuiltinCatalogueFile>();
-
-function builtinFile(key: string): BuiltinCatalogueFile {
-  let f = files.get(key);
-  if (!f) { f = JSON.parse(TEXTS[key]!) as BuiltinCatalogueFile; files.set(key, f); }
-  return f;
-}
-
 /** Versions with a built-in catalogue, oldest first. */
 export const builtinVersions: readonly string[] = ['7.2', '9.0', '10.2.50'];
+
+const files = new Map<string, BuiltinCatalogueFile>();
+
+/**
+ * A version's catalogue file, read and parsed on first use: beside the bundle in
+ * dist/catalogues (the build copies them there), or beside this module in the sources.
+ */
+function builtinFile(key: string): BuiltinCatalogueFile {
+  let f = files.get(key);
+  if (f) return f;
+  const name = `qemu-${key}.json`;
+  const path = [join(__dirname, 'catalogues', name), join(__dirname, name)].find((p) => existsSync(p));
+  if (path === undefined) throw new Error(`the built-in trace catalogue ${name} is missing from ${join(__dirname, 'catalogues')} (run the build)`);
+  f = JSON.parse(readFileSync(path, 'utf8')) as BuiltinCatalogueFile;
+  files.set(key, f);
+  return f;
+}
 
 const cache = new Map<string, Catalogue>();
 
@@ -51,7 +57,7 @@ function count(s: string, ch: string): number {
 /** Maps "9.0.0", "v9.0", "10.2" etc. to a built-in key; throws listing the choices. */
 export function resolveBuiltinVersion(version: string): string {
   const v = version.replace(/^v/, '');
-  if (TEXTS[v] !== undefined) return v;
+  if (builtinVersions.includes(v)) return v;
   const [maj, min] = v.split('.');
   for (const k of builtinVersions) {
     const [km, kn] = k.split('.');
