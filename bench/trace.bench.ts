@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     '## Trace engine',
     '',
     `Run ${new Date().toISOString()} by \`npm run bench\` (bench/trace.bench.ts). Machine: ${availableParallelism()} cores (\`nproc\`), CPU "${cpu}", node ${process.version}, load average (1, 5, 15 min) at start ${loadStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(' ')}.`,
-    'The machine is shared: other sessions run builds, tests and e2e suites on the same 2 cores (a load average above 2 means the engine did not have both cores to itself), so numbers are noisy and likely pessimistic; runs of the same build differed by up to 2.4× on 2026-11-21.',
+    'The machine is a 2-core VM on a shared host: timings move with load on the host and in the VM (a load average above 2 means the engine did not have both cores to itself), so numbers are noisy; runs of the same build differed by up to 2.4× on 2026-11-21.',
     '',
     `Times are the best of ${runs} runs (\`wc -l\`: best of 3; every run is listed where the spread matters). A first read in a fresh process also starts the worker threads, so it is timed in ${runs} fresh processes each, two ways: with the workers started by the read itself (a bare \`readTraceInWorker\` call), and with the workers started while the QEMU version is guessed, untimed, as \`qmig trace\` and the extension open a big file (the extension also starts them when its file picker opens). The row below them is the best of ${runs} reads after a first one in one process (workers kept from the read before, as the extension keeps them for 15 s). CPU time counts every thread of the process (main thread and workers).`,
     '',
