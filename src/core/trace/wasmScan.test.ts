@@ -58,6 +58,12 @@ const cat = catalogueFromText([
   'string_then_number(const char *name, int n) "%s%d"',
   'char_field(char c) "c=%c"',
   'migration_bitmap_sync_start(void) ""',
+  // Literal shapes the scanner's compiled steps treat differently: none before the first
+  // conversion, exactly 8, 9 and 16 bytes, one after the last conversion.
+  'lead_conv(uint32_t a, uint32_t b) "%u:%u"',
+  'lit_eight(uint32_t a) "eight_b=%u"',
+  'lit_nine(uint32_t a) "nine_byt=%u"',
+  'lit_sixteen(uint32_t a, uint64_t b) "sixteen_bytes_l=%u tail 0x%" PRIx64 " end"',
 ].join('\n'), 'test');
 
 describe('WebAssembly line scanner', () => {
@@ -68,6 +74,7 @@ describe('WebAssembly line scanner', () => {
     assert.ok(has('postcopy_ram_fault_thread_request'));
     assert.ok(has('padded'));
     assert.ok(has('two_strings'));
+    for (const name of ['lead_conv', 'lit_eight', 'lit_nine', 'lit_sixteen']) assert.ok(has(name), name);
     assert.equal(has('char_field'), false);
   });
 
@@ -103,6 +110,16 @@ describe('WebAssembly line scanner', () => {
       '79@1700000001.000004:two_strings x and y and z',
       '79@1700000001.000005:string_then_number abc42',
       '79@1700000001.000006:char_field c=Q',
+      '79@1700000001.000007:lead_conv 12:345',
+      '79@1700000001.000008:lit_eight eight_b=9',
+      '79@1700000001.000009:lit_eight eight_b:9',
+      '79@1700000001.000010:lit_nine nine_byt=77',
+      '79@1700000001.000011:lit_nine nine_byt:77',
+      '79@1700000001.000012:lit_sixteen sixteen_bytes_l=5 tail 0xabc end',
+      '79@1700000001.000013:lit_sixteen sixteen_bytes_l:5 tail 0xabc end',
+      '79@1700000001.000016:lit_sixteen sixteen_bytes_l=5 tail 0xabc enD',
+      '79@1700000001.000014:lit_sixteen sixteen_bytes_l=5 tail 0xabc en',
+      '79@1700000001.000015:lit_sixteen sixteen_bytes_l',
       '2025-11-20T10:11:12.123456Z migration_bitmap_sync_start ',
       '2025-11-20T10:11:12.5Z multifd_send channel 2 packet_num 9 normal pages 1 zero pages 2 flags 0x4 next packet size 7',
       'migration_bitmap_sync_start',
@@ -138,6 +155,10 @@ describe('WebAssembly line scanner', () => {
       fc.tuple(word, word).map(([a, b]) => `two_strings ${a} and ${b}`),
       fc.tuple(word, fc.integer({ min: -99, max: 99 })).map(([a, n]) => `string_then_number ${a}${n}`),
       fc.constant('migration_bitmap_sync_start '),
+      fc.tuple(num, num).map(([a, b]) => `lead_conv ${a}:${b}`),
+      num.map((a) => `lit_eight eight_b=${a}`),
+      num.map((a) => `lit_nine nine_byt=${a}`),
+      fc.tuple(num, num).map(([a, b]) => `lit_sixteen sixteen_bytes_l=${a} tail 0x${b.toString(16)} end`),
       word.map((w) => `unknown_${w.replace(/[^a-z]/g, '')} ${w}`),
       word,
     );
