@@ -150,7 +150,7 @@ test('postcopy switch with the dirtying guest', async (t) => {
   assert.ok(ms.events.toArray().some((e) => e.event.data['status'] === 'postcopy-active'));
 });
 
-test('postcopy recovery: pause out-of-band on both sides, recover on a fresh URI, complete', async (t) => {
+test('postcopy recovery: pause out-of-band (the destination pauses as its stream breaks), recover on a fresh URI, complete', async (t) => {
   const pair = await dirtyingPair(t, 'qmig-mon-rec-');
   if (!pair) return;
   const { ms, md, dir } = pair;
@@ -176,9 +176,10 @@ test('postcopy recovery: pause out-of-band on both sides, recover on a fresh URI
   const paused = await pausePostcopyPair(ms, md, { timeoutMs: 30_000 });
   t.diagnostic(`pause: ${JSON.stringify(paused)}`);
   assert.equal(paused.source.oob, true, 'migrate-pause went out-of-band on the source');
-  assert.equal(paused.destination.oob, true, 'migrate-pause is sent out-of-band on the destination');
-  // QEMU 7.2 refuses migrate-pause on a destination that already left postcopy-active on its own.
-  if (paused.destination.paused === 'stream-broke') assert.match(paused.destination.refusal ?? '', /^GenericError: /);
+  assert.equal(paused.destination.oob, true, 'migrate-pause would go out-of-band on the destination');
+  // Shutting the source's stream pauses the destination, which then gets no migrate-pause of its
+  // own; if it was sent one just as it paused, QEMU refused it.
+  if (paused.destination.refusal !== undefined) assert.match(paused.destination.refusal, /^GenericError: /);
   const pausedSent = (m: MigrationMonitor): string[] => m.timings.toArray().filter((x) => x.command === 'migrate-pause').map((x) => (x.ok ? 'ok' : 'refused'));
   t.diagnostic(`migrate-pause replies: source ${pausedSent(ms).join(',')}, destination ${pausedSent(md).join(',')}`);
   assert.equal((await waitForStatus(ms, ['postcopy-paused'])).status, 'postcopy-paused');

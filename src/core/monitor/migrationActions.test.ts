@@ -34,23 +34,43 @@ async function close(...sides: Side[]): Promise<void> {
 
 const named = (s: Side, command: string): Record<string, unknown>[] => s.sent.filter((c) => c['execute'] === command || c['exec-oob'] === command);
 
-test('pause goes out-of-band on both sides; a destination already paused by the broken stream is not an error', async (t) => {
+test('pause: out-of-band on the source; the destination pauses itself, or gets its own pause when it does not', async (t) => {
   const [src, dst] = await Promise.all([side('source'), side('destination')]);
   t.after(() => close(src, dst));
-  src.peer.state.status = 'postcopy-paused';
+  const opts = { pollMs: 5, destinationGraceMs: 60 };
+  const oobOnly = (s: Side): string[] => named(s, 'migrate-pause').map((c) => Object.keys(c)[0]!);
+
+  // The source's pause broke the stream and the destination paused itself: it is sent nothing.
+  src.peer.state.status = 'postcopy-active';
   dst.peer.state.status = 'postcopy-paused';
-  const both = await pausePostcopyPair(src.m, dst.m, { pollMs: 5 });
-  assert.deepEqual(both, { source: { oob: true }, destination: { oob: true, paused: 'command' } });
-  assert.deepEqual(named(src, 'migrate-pause').map((c) => Object.keys(c)[0]), ['exec-oob']);
-  assert.deepEqual(named(dst, 'migrate-pause').map((c) => Object.keys(c)[0]), ['exec-oob']);
+  const broke = await pausePostcopyPair(src.m, dst.m, opts);
+  assert.deepEqual(broke, { source: { oob: true }, destination: { oob: true, paused: 'stream-broke' } });
+  assert.deepEqual(oobOnly(src), ['exec-oob']);
+  assert.deepEqual(oobOnly(dst), [], 'no migrate-pause for a destination that paused itself');
 
-  const refusal = 'migrate-pause is currently only supported during postcopy-active state';
-  dst.peer.state.fail['migrate-pause'] = refusal;
-  const raced = await pausePostcopyPair(src.m, dst.m, { pollMs: 5 });
-  assert.deepEqual(raced.destination, { oob: true, paused: 'stream-broke', refusal: `GenericError: ${refusal}` });
-
+  // Still postcopy-active after the grace period: the destination gets its own pause, out-of-band.
+  src.peer.state.status = 'postcopy-active';
   dst.peer.state.status = 'postcopy-active';
-  await assert.rejects(pausePostcopyPair(src.m, dst.m, { pollMs: 5 }), (e: unknown) => e instanceof QmpError && e.message.includes(refusal), 'a refusal while the destination is not paused is reported');
+  const both = await pausePostcopyPair(src.m, dst.m, opts);
+  assert.deepEqual(both, { source: { oob: true }, destination: { oob: true, paused: 'command' } });
+  assert.deepEqual(oobOnly(dst), ['exec-oob']);
+
+  // It paused itself just as its pause arrived: QEMU's refusal is kept, not thrown.
+  src.peer.state.status = 'postcopy-active';
+  dst.peer.state.status = 'postcopy-active';
+  const release = dst.peer.holdReplies('migrate-pause');
+  const raced = pausePostcopyPair(src.m, dst.m, opts);
+  const refusal = 'migrate-pause is currently only supported during postcopy-active state';
+  while (dst.peer.commands.filter((c) => c === 'migrate-pause').length < 2) await new Promise((r) => setTimeout(r, 5));
+  dst.peer.state.status = 'postcopy-paused';
+  release();
+  assert.deepEqual((await raced).destination, { oob: true, paused: 'stream-broke', refusal: `GenericError: ${refusal}` });
+
+  // Refused while it is not paused: reported.
+  src.peer.state.status = 'postcopy-active';
+  dst.peer.state.status = 'postcopy-active';
+  dst.peer.state.fail['migrate-pause'] = 'no pause for you';
+  await assert.rejects(pausePostcopyPair(src.m, dst.m, opts), (e: unknown) => e instanceof QmpError && e.message.includes('no pause for you'), 'a refusal while the destination is not paused is reported');
 });
 
 test('recover: migrate-recover out-of-band on the destination first, then migrate resume=true on the source', async (t) => {

@@ -111,27 +111,46 @@ export async function waitForStatus(e: ActionEndpoint, wanted: readonly string[]
 
 export interface PausePairResult {
   source: { oob: boolean };
-  /** How the destination got to postcopy-paused: by its own `migrate-pause`, or on its own when the stream broke first. */
+  /**
+   * How the destination got to postcopy-paused: by its own `migrate-pause`, or on its own when the
+   * source's stream broke (then it was sent no pause, or QEMU refused the one it was sent).
+   */
   destination: { oob: boolean; paused: 'command' | 'stream-broke'; /** QEMU's error class and text when it refused. */ refusal?: string };
 }
 
+export interface PausePairOptions extends WaitStatusOptions {
+  /** How long the destination may take to pause itself after the source's pause (default 3000 ms). */
+  destinationGraceMs?: number;
+}
+
 /**
- * Pauses a postcopy migration on both sides: `migrate-pause` on the source, then on the
- * destination. The destination may already have left postcopy-active because the source shut
- * the stream down; QEMU then refuses its `migrate-pause`, which is not an error here.
+ * Pauses a postcopy migration on both sides: `migrate-pause` on the source, which shuts the
+ * stream, so the destination normally pauses itself. The destination is sent its own
+ * `migrate-pause` only when it is still postcopy-active after a grace period (a stream that
+ * breaks without the destination noticing): a QEMU 7.2 destination has dropped its monitor
+ * connection when its pause arrived while the broken stream was pausing it. A refusal because
+ * the destination paused meanwhile is not an error here.
  */
-export async function pausePostcopyPair(src: ActionEndpoint, dst: ActionEndpoint, opts: WaitStatusOptions = {}): Promise<PausePairResult> {
+export async function pausePostcopyPair(src: ActionEndpoint, dst: ActionEndpoint, opts: PausePairOptions = {}): Promise<PausePairResult> {
   const source = await pauseMigration(src);
-  let destination: PausePairResult['destination'];
   const oob = sendsOob(dst, 'migrate-pause');
-  try {
-    await pauseMigration(dst);
-    destination = { oob, paused: 'command' };
-  } catch (err) {
-    if (!(err instanceof QmpError)) throw err;
+  const graceEnd = Date.now() + (opts.destinationGraceMs ?? 3000);
+  let destination: PausePairResult['destination'] | undefined;
+  while (destination === undefined) {
     const now = await dst.execute<MigrationInfo>('query-migrate');
-    if (now.status !== 'postcopy-paused') throw err;
-    destination = { oob, paused: 'stream-broke', refusal: `${err.errorClass}: ${err.description}` };
+    if (now.status === 'postcopy-paused') destination = { oob, paused: 'stream-broke' };
+    else if (Date.now() < graceEnd) await new Promise((r) => setTimeout(r, opts.pollMs ?? 100));
+    else {
+      try {
+        await pauseMigration(dst);
+        destination = { oob, paused: 'command' };
+      } catch (err) {
+        if (!(err instanceof QmpError)) throw err;
+        const after = await dst.execute<MigrationInfo>('query-migrate');
+        if (after.status !== 'postcopy-paused') throw err;
+        destination = { oob, paused: 'stream-broke', refusal: `${err.errorClass}: ${err.description}` };
+      }
+    }
   }
   await Promise.all([waitForStatus(src, ['postcopy-paused'], opts), waitForStatus(dst, ['postcopy-paused'], opts)]);
   return { source, destination };

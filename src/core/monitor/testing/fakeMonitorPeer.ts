@@ -51,6 +51,9 @@ export function progressReplies(steps: number): JsonObject[] {
 }
 
 /** A fake QEMU on one scripted peer; every connection is answered from the same state. */
+/** A command the peer refuses as QEMU would, with QEMU's text. */
+class FakeRefusal extends Error {}
+
 export class FakeMonitorPeer {
   readonly state = defaultState();
   readonly commands: string[] = [];
@@ -93,7 +96,15 @@ export class FakeMonitorPeer {
         c.error(cmd, 'GenericError', failure);
         continue;
       }
-      c.reply(cmd, this.answer(name, (cmd['arguments'] ?? {}) as JsonObject, c));
+      let answer: unknown;
+      try {
+        answer = this.answer(name, (cmd['arguments'] ?? {}) as JsonObject, c);
+      } catch (e) {
+        if (!(e instanceof FakeRefusal)) throw e;
+        c.error(cmd, 'GenericError', e.message);
+        continue;
+      }
+      c.reply(cmd, answer);
     }
   }
 
@@ -123,6 +134,12 @@ export class FakeMonitorPeer {
         return {};
       case 'migrate_cancel':
         s.status = 'cancelled';
+        return {};
+      case 'migrate-pause':
+        // As QEMU: only a postcopy-active migration pauses (shutting its stream).
+        if (s.status !== 'postcopy-active') throw new FakeRefusal('migrate-pause is currently only supported during postcopy-active state');
+        s.status = 'postcopy-paused';
+        c.event('MIGRATION', { status: 'postcopy-paused' });
         return {};
       case 'query-migrate':
         return this.migrateReply(c);
