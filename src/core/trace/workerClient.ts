@@ -156,6 +156,11 @@ function keepWorker(w: Worker, script: string | undefined): void {
 /** Files at least this big (and not compressed) are read in parallel by default. */
 export const PARALLEL_THRESHOLD = 32 * 1024 * 1024;
 
+/** Whether a file of this size is read in ranges (big enough, and not compressed). */
+async function readsInParallel(path: string, size: number, threshold: number): Promise<boolean> {
+  return size >= threshold && (await detectCompression(path)) === 'none';
+}
+
 /** The default number of workers for a parallel read. */
 function defaultWorkers(): number {
   return Math.min(availableParallelism(), 8);
@@ -184,7 +189,7 @@ export function idleTraceWorkers(): number {
 export async function prestartTraceWorkersFor(path?: string, workerScript?: string): Promise<void> {
   if (path !== undefined) {
     const st = await stat(path).catch(() => undefined);
-    if (!st?.isFile() || st.size < PARALLEL_THRESHOLD || (await detectCompression(path)) !== 'none') return;
+    if (!st?.isFile() || !(await readsInParallel(path, st.size, PARALLEL_THRESHOLD))) return;
   }
   prestartTraceWorkers(workerScript);
 }
@@ -257,7 +262,7 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   const n = Math.max(1, Math.min(opts.workers ?? defaultWorkers(), 64));
   let ranges: ([number, number] | undefined)[] = [undefined];
   let parts: (SimpletracePart | undefined)[] = [undefined];
-  const parallel = n > 1 && size >= threshold && (await detectCompression(path)) === 'none';
+  const parallel = n > 1 && (await readsInParallel(path, size, threshold));
   // Workers boot while the file is split.
   // A worker that fails before it is given work is remembered here and reported then.
   const bootFailures = new Map<Worker, Error>();
