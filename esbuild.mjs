@@ -1,8 +1,9 @@
 // Builds every entry point of the extension into dist/.
-// Usage: node esbuild.mjs [--watch] [--production]
+// Usage: node esbuild.mjs [--watch] [--production] [--no-scanner]
 import * as esbuild from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { nodeEntries, webEntries } from './scripts/entryPoints.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
@@ -18,42 +19,24 @@ const common = {
   define: { QMIG_VERSION: JSON.stringify(pkg.version) },
 };
 
-/** Node-side entry points: [entry, output, extra options]. */
-const nodeEntries = [
-  ['src/extension/extension.ts', 'dist/extension.js', { external: ['vscode'] }],
-  ['src/cli/main.ts', 'dist/cli.js', { banner: { js: '#!/usr/bin/env node' } }],
-  ['src/worker/traceWorker.ts', 'dist/traceWorker.js', {}],
-];
-
-/** Browser-side entry points (webviews). */
-const webEntries = [
-  ['src/webview/main.ts', 'dist/webview.js'],
-  ['src/webview/migrationView/main.ts', 'dist/migrationView.js'],
-  ['src/webview/chart/main.ts', 'dist/webview-chart.js'],
-];
-
 const configs = [
-  ...nodeEntries
-    .filter(([entry]) => existsSync(entry))
-    .map(([entry, outfile, extra]) => ({
-      ...common,
-      ...extra,
-      entryPoints: [entry],
-      outfile,
-      platform: 'node',
-      format: 'cjs',
-      target: 'node20',
-    })),
-  ...webEntries
-    .filter(([entry]) => existsSync(entry))
-    .map(([entry, outfile]) => ({
-      ...common,
-      entryPoints: [entry],
-      outfile,
-      platform: 'browser',
-      format: 'iife',
-      loader: { '.css': 'text' },
-    })),
+  ...nodeEntries.map(([entry, outfile, extra]) => ({
+    ...common,
+    ...extra,
+    entryPoints: [entry],
+    outfile,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+  })),
+  ...webEntries.map(([entry, outfile]) => ({
+    ...common,
+    entryPoints: [entry],
+    outfile,
+    platform: 'browser',
+    format: 'iife',
+    loader: { '.css': 'text' },
+  })),
 ];
 
 // A production build ships no source maps: drop those left by development builds. It is
@@ -71,17 +54,31 @@ if (watch) {
   if (existsSync('dist/cli.js')) chmodSync('dist/cli.js', 0o755);
 }
 
-// The trace reader's WebAssembly line scanner (clang and lld from Debian: `clang`, `lld`).
+// The trace reader's WebAssembly scanner (clang and lld from Debian: `clang`, `lld`). Without
+// them (or with --no-scanner) the build goes on without it: the reader then runs its JavaScript
+// scanner, with the same results, more slowly. With them, a scanner that does not compile fails the build.
 const scannerSource = 'src/core/trace/wasm/logscan.c';
+const scannerOutput = 'dist/logscan.wasm';
 mkdirSync('dist', { recursive: true });
-try {
-  execFileSync('clang', [
-    '--target=wasm32', '-O3', '-nostdlib', '-ffp-contract=off', '-mbulk-memory', '-mnontrapping-fptoint', '-msimd128', '-Wall', '-Wextra', '-Werror',
-    '-Wl,--no-entry', '-o', 'dist/logscan.wasm', scannerSource,
-  ], { stdio: 'inherit' });
-} catch (e) {
-  console.error(`building dist/logscan.wasm from ${scannerSource} failed (needs clang and lld: apt-get install clang lld): ${e.message}`);
-  process.exit(1);
+const runs = (program, args) => spawnSync(program, args, { stdio: 'ignore' }).status === 0;
+const skipScanner = process.argv.includes('--no-scanner');
+const missing = skipScanner ? [] : [['clang', ['--version']], ['wasm-ld', ['--version']]].filter(([p, a]) => !runs(p, a)).map(([p]) => p);
+if (skipScanner || missing.length > 0) {
+  // A scanner left from an earlier build would not match the source any more.
+  rmSync(scannerOutput, { force: true });
+  console.log(skipScanner
+    ? `${scannerOutput} not built (--no-scanner): traces are read by the JavaScript scanner.`
+    : `${scannerOutput} not built: ${missing.join(' and ')} not found (apt-get install clang lld). Traces are read by the JavaScript scanner, with the same results, more slowly.`);
+} else {
+  try {
+    execFileSync('clang', [
+      '--target=wasm32', '-O3', '-nostdlib', '-ffp-contract=off', '-mbulk-memory', '-mnontrapping-fptoint', '-msimd128', '-Wall', '-Wextra', '-Werror',
+      '-Wl,--no-entry', '-o', scannerOutput, scannerSource,
+    ], { stdio: 'inherit' });
+  } catch (e) {
+    console.error(`building ${scannerOutput} from ${scannerSource} failed: ${e.message}`);
+    process.exit(1);
+  }
 }
 
 // Non-code assets the bundles load at run time.
@@ -89,7 +86,7 @@ mkdirSync('dist/guest', { recursive: true });
 copyFileSync('src/core/lab/guest/dirty.asm', 'dist/guest/dirty.asm');
 // The built-in trace catalogues (read when a version is first used).
 mkdirSync('dist/catalogues', { recursive: true });
-for (const f of readdirSync('src/core/trace/catalogues')) if (f.endsWith('.json')) copyFileSync(`src/core/trace/catalogues/${f}`, `dist/catalogues/${f}`);
+for (const f of readdirSync('src/core/trace/catalogues')) if (f.endsWith('.events')) copyFileSync(`src/core/trace/catalogues/${f}`, `dist/catalogues/${f}`);
 // web-tree-sitter is loaded at run time (its ESM build needs import.meta.url): ship it and the C grammar.
 for (const [from, to] of [
   ['node_modules/web-tree-sitter/web-tree-sitter.cjs', 'dist/web-tree-sitter.cjs'],

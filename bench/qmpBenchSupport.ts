@@ -1,6 +1,7 @@
 // What the extension does on each change notification, minus VS Code: the tree's field rows,
 // the checks and the status line.
-import { MigrationMonitor, summaryLine } from '../src/core/monitor';
+import { MigrationMonitor } from '../src/core/monitor/monitor';
+import { summaryLine } from '../src/core/monitor/samples';
 
 export { MigrationMonitor };
 

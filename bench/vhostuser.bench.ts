@@ -45,7 +45,8 @@ const loop = best(3, () => {
 });
 console.log(`check 1M-message flow (strace payloads):   ${check.toFixed(0)} ms  (goal < 1000 ms; ${(check / loop).toFixed(1)}x a Map-counting loop over the same messages, ${loop.toFixed(0)} ms; ${violations} violations)`);
 
-// 2. The same from text: a 1M-message QEMU trace (the real trace's vhost_user_write/read lines repeated).
+// 2. The same from text: a 1M-message QEMU trace (the real trace's vhost_user_write/read lines repeated),
+//    read by the trace engine's line parser as an editor buffer is.
 const traceLines = recording('dst-trace.log').split('\n').filter((l) => / req:\d+ flags:/.test(l));
 const parts: string[] = [];
 for (let i = 0; i < N; i++) parts.push(traceLines[i % traceLines.length] ?? '');

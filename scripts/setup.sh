@@ -3,15 +3,24 @@
 # Idempotent: what is already present is not installed again.
 #   system (apt, needs root): QEMU, qemu-img, DPDK testpmd, Chromium, nasm, strace, libkrb5-dev,
 #     clang and lld (the trace reader's WebAssembly scanner)
+#   QEMU 10.0.2 beside the system's 7.2: Debian's bookworm-backports packages, unpacked into the cache
+#     (never installed, no change to the machine's apt configuration: a private sources list and lists folder)
+#   QEMU 10.0.2's source tree (Debian's orig tarball, same private list) with tests/vhost-user-bridge built in it
 #   npm: the project's dependencies; Node 24 and code-server into a cache folder outside the repo
-# Environment: QMW_CACHE (default ~/.cache/qemu-migration-workbench), QMW_SKIP_APT=1, QMW_SKIP_CODE_SERVER=1
+# Environment: QMW_CACHE (default ~/.cache/qemu-migration-workbench), QMW_SKIP_APT=1, QMW_SKIP_CODE_SERVER=1,
+#   QMW_SKIP_QEMU10=1 (no QEMU 10.0.2, no source tree, no bridge)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CACHE="${QMW_CACHE:-$HOME/.cache/qemu-migration-workbench}"
 CODE_SERVER_VERSION=4.139.1
 APT_PACKAGES=(qemu-system-x86 qemu-utils dpdk-dev librte-net-vhost23 librte-vhost23 librte-mempool-ring23
-  chromium libkrb5-dev nasm strace xz-utils ca-certificates clang lld)
+  chromium libkrb5-dev nasm strace xz-utils ca-certificates clang lld
+  libglib2.0-dev ninja-build python3-venv flex bison)
+# QEMU 10.0.2 from bookworm-backports (unpacked, not installed) and the tools its build of the bridge needs
+QEMU10_DEB_VERSION='1:10.0.2+ds-2+deb13u1~bpo12+1'
+QEMU10_VERSION=10.0.2
+QEMU10_TARBALL=qemu_10.0.2+ds.orig.tar.xz
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -26,6 +35,10 @@ if [ "${QMW_SKIP_APT:-0}" != 1 ]; then
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
   fi
+fi
+
+if [ "${QMW_SKIP_QEMU10:-0}" != 1 ]; then
+  bash scripts/setup-qemu10.sh "$CACHE" "$QEMU10_DEB_VERSION" "$QEMU10_VERSION" "$QEMU10_TARBALL"
 fi
 
 log "npm dependencies"

@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 echo "[test] lint";      npx eslint .
+echo "[test] dead code"; npx knip
 echo "[test] typecheck"; npx tsc --noEmit -p .
 echo "[test] suites";    node scripts/run-tests.mjs "$@"

@@ -14,7 +14,12 @@ export interface CliCommand {
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
-  /** Aborted on SIGINT/SIGTERM so long-running commands can clean up. */
+  /**
+   * Terminal control sequences written as they are (the live view's redraw). main() gives
+   * commands an io whose out and err escape control characters and whose control writes raw.
+   */
+  control?(sequence: string): void;
+  /** Aborted on SIGINT/SIGTERM (the reason a CliInterrupt) so long-running commands can clean up. */
   readonly signal: AbortSignal;
   readonly isTty: boolean;
 }
@@ -22,4 +27,18 @@ export interface CliIo {
 /** Thrown for bad command-line usage; main prints the message and exits 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+}
+
+/** The abort reason of CliIo.signal when a signal arrives. */
+export class CliInterrupt extends Error {
+  override readonly name = 'CliInterrupt';
+  constructor(readonly signalName: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signalName}`);
+  }
+}
+
+/** Exit status after an interrupt: 130 for SIGINT (Ctrl-C), 143 for SIGTERM, as shells report them. */
+export function interruptedExitCode(signal: AbortSignal): number {
+  const reason: unknown = signal.reason;
+  return reason instanceof CliInterrupt && reason.signalName === 'SIGTERM' ? 143 : 130;
 }

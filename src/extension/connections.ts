@@ -1,6 +1,10 @@
 import * as vscode from 'vscode';
-import type { ConnectionManager, ManagedConnection, MigrationMonitor, MonitorWarning } from '../core/monitor';
-import { formatBytes, formatSeconds, progressOf, secondsLeft } from '../core/monitor';
+import type { ConnectionManager, ManagedConnection } from '../core/monitor/connectionManager';
+import type { MigrationMonitor } from '../core/monitor/monitor';
+import type { MonitorWarning } from '../core/monitor/checks';
+import { progressOf, secondsLeft } from '../core/monitor/samples';
+import { parameterRaw, parameterText } from '../core/monitor/parameterText';
+import { formatBytes, formatMbps, formatSeconds } from '../core/units';
 
 /** Nodes of the Connections view; every node names its connection by id. */
 export type ConnNode =
@@ -56,7 +60,7 @@ export function migrationFields(m: MigrationMonitor): Array<[key: string, label:
       ['transferred', 'transferred', formatBytes(r.transferred)],
       ['remaining', 'remaining', formatBytes(r.remaining)],
       ['total', 'total', formatBytes(r.total)],
-      ['mbps', 'throughput', `${r.mbps.toFixed(1)} Mbps`],
+      ['mbps', 'throughput', formatMbps(r.mbps)],
       ['dirty-pages-rate', 'dirty pages rate', `${r['dirty-pages-rate']} pages/s`],
       ['dirty-sync-count', 'passes (dirty-sync-count)', String(r['dirty-sync-count'])],
       ['normal', 'normal pages', String(r.normal)],
@@ -120,9 +124,9 @@ export class ConnectionsTree implements vscode.TreeDataProvider<ConnNode> {
       case 'migration':
         return migrationFields(m).map(([key, label, value]) => ({ kind: 'field', id, key, label, value }));
       case 'capabilities':
-        return Object.entries(m.capabilities).map(([name, state]) => ({ kind: 'capability', id, name, state }));
+        return Object.entries(m.capabilities).sort(([a], [b]) => a.localeCompare(b)).map(([name, state]) => ({ kind: 'capability', id, name, state }));
       case 'parameters':
-        return Object.entries(m.parameters).map(([name, value]) => ({ kind: 'parameter', id, name, value }));
+        return Object.entries(m.parameters).sort(([a], [b]) => a.localeCompare(b)).map(([name, value]) => ({ kind: 'parameter', id, name, value }));
       case 'threads':
         return m.threads.map((t) => ({ kind: 'field', id, key: t.name, label: t.channel !== undefined ? `multifd ${t.kind} channel ${t.channel}` : t.name, value: `tid ${t.threadId}` }));
       case 'jobs':
@@ -181,9 +185,10 @@ export class ConnectionsTree implements vscode.TreeDataProvider<ConnNode> {
       case 'parameter': {
         const item = new vscode.TreeItem(node.name);
         item.id = `conn:${node.id}:param:${node.name}`;
-        item.description = typeof node.value === 'string' ? node.value : JSON.stringify(node.value);
+        // Shown with its unit; the tooltip and the edit box keep QEMU's own value.
+        item.description = parameterText(node.name, node.value);
         item.contextValue = 'qmpParameter';
-        item.tooltip = 'Click to edit';
+        item.tooltip = `${node.name} = ${parameterRaw(node.value)}\nClick to edit`;
         item.command = { command: 'qemuMigration.editParameter', title: 'Edit Parameter', arguments: [node] };
         return item;
       }

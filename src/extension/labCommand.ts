@@ -1,14 +1,15 @@
 import * as vscode from 'vscode';
-import { LabAbortedError, LabMissingBinaryError, type LabScenario, labScenarios, runLab } from '../core/lab/index';
+import { LabAbortedError, LabMissingBinaryError } from '../core/lab/errors';
+import type { LabScenario } from '../core/lab/types';
+import { labScenarios } from '../core/lab/scenarios';
+import { recordingFolderName } from '../core/lab/record';
+import { runLab } from '../core/lab/runner';
 import * as config from './config';
 import type { WorkbenchContext } from './context';
+import { pickLabOptions } from './labOptionsPick';
+import { pickLabQemus } from './labQemuPick';
 import { revealUri } from './recordings';
 
-/** `<scenario>-YYYYMMDD-HHMMSS` in UTC: sorts by time and never collides within a window. */
-function runFolderName(scenario: LabScenario, now: Date): string {
-  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
-  return `${scenario}-${stamp}`;
-}
 
 async function pickScenario(): Promise<LabScenario | undefined> {
   const picked = await vscode.window.showQuickPick(
@@ -31,15 +32,19 @@ async function runLabCommand(ctx: WorkbenchContext): Promise<void> {
   if (!vscode.workspace.isTrusted) return refuseUntrusted();
   const recordings = config.recordingsDir();
   if (!recordings) {
-    void vscode.window.showErrorMessage('Open a folder first, or set "qemuMigration.recordingsDir" to an absolute path: the lab needs a folder to record into.');
+    void vscode.window.showErrorMessage(`Set "${config.settingKey('outputFolder')}" to an absolute path: the lab needs a folder to record into.`);
     return;
   }
   const scenario = await pickScenario();
   if (!scenario) return;
 
-  const outDir = vscode.Uri.joinPath(recordings, runFolderName(scenario, new Date()));
-  const qemuBinary = config.qemuBinary();
-  ctx.log.info(`lab ${scenario}: ${qemuBinary} → ${outDir.fsPath}`);
+  const qemus = await pickLabQemus(ctx, scenario);
+  if (!qemus) return;
+  const choices = await pickLabOptions(scenario, qemus.label);
+  if (!choices) return;
+
+  const outDir = vscode.Uri.joinPath(recordings, recordingFolderName(scenario, new Date()));
+  ctx.log.info(`lab ${scenario}: ${qemus.src.binary}${qemus.dst !== qemus.src ? ` → ${qemus.dst.binary}` : ''} → ${outDir.fsPath} (${JSON.stringify(choices)})`);
 
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Migration lab: ${scenario}`, cancellable: true },
@@ -47,14 +52,17 @@ async function runLabCommand(ctx: WorkbenchContext): Promise<void> {
       const abort = new AbortController();
       const onCancel = token.onCancellationRequested(() => abort.abort());
       try {
-        const result = await runLab(
-          { scenario, outDir: outDir.fsPath, qemuBinary, testpmdBinary: config.testpmdBinary() },
+        // Cancelled from the notification, or by the extension's end (deactivate, window
+        // reload): either way the run stops its process groups and removes its sockets, and
+        // deactivate waits for that through the tracked promise.
+        const result = await ctx.lifetime.track(runLab(
+          { scenario, outDir: outDir.fsPath, qemu: qemus.src, dstQemu: qemus.dst, testpmdBinary: config.testpmdBinary(), ...choices },
           {
-            signal: abort.signal,
+            signal: AbortSignal.any([abort.signal, ctx.lifetime.signal]),
             log: (line) => ctx.log.info(`[lab] ${line}`),
             progress: (step) => progress.report({ message: step }),
           },
-        );
+        ));
         return { kind: 'completed', durationMs: result.durationMs };
       } catch (err) {
         const failure = describeFailure(err);
@@ -65,6 +73,8 @@ async function runLabCommand(ctx: WorkbenchContext): Promise<void> {
       }
     },
   );
+  // The window is going away: nothing to report to.
+  if (ctx.lifetime.disposed) return;
   // runLab writes scenario.json whatever the outcome, so even a failed run is listed.
   ctx.recordingCreated.fire(outDir);
   await report(ctx, scenario, outDir, outcome);
@@ -76,8 +86,8 @@ type LabOutcome =
 
 /** Settings that name the programs the lab looks for, by the `what` of LabMissingBinaryError. */
 const binarySettings: Readonly<Record<string, string>> = {
-  QEMU: 'qemuMigration.qemuBinary',
-  'DPDK testpmd': 'qemuMigration.testpmdBinary',
+  QEMU: config.settingKey('qemuBinary'),
+  'DPDK testpmd': config.settingKey('testpmdBinary'),
 };
 
 function describeFailure(err: unknown): LabOutcome & { message: string } {
@@ -91,31 +101,39 @@ function describeFailure(err: unknown): LabOutcome & { message: string } {
   return { kind: 'failed', message: err instanceof Error ? err.message : String(err) };
 }
 
+/** Where a recording went, as a sentence: the workspace storage unless the user chose a folder. */
+function whereText(outDir: vscode.Uri): string {
+  return config.outputInStorage() ? `in this workspace's storage, ${outDir.fsPath}` : outDir.fsPath;
+}
+
 async function report(ctx: WorkbenchContext, scenario: LabScenario, outDir: vscode.Uri, outcome: LabOutcome): Promise<void> {
-  const openFolder = 'Open Folder';
+  const openView = 'Open in Migration View';
+  const reveal = 'Reveal in Explorer';
   const showOutput = 'Show Output';
   const openSettings = 'Open Settings';
+  // The Explorer shows workspace folders only; a recording in the storage is in the Recordings view.
+  const inWorkspace = vscode.workspace.getWorkspaceFolder(outDir) !== undefined;
   let choice: string | undefined;
   switch (outcome.kind) {
     case 'completed':
       ctx.log.info(`lab ${scenario} completed in ${outcome.durationMs} ms → ${outDir.fsPath}`);
       choice = await vscode.window.showInformationMessage(
-        `Migration lab ${scenario} completed in ${(outcome.durationMs / 1000).toFixed(1)} s.`,
-        openFolder,
-        showOutput,
+        `Migration lab ${scenario} completed in ${(outcome.durationMs / 1000).toFixed(1)} s, recorded ${whereText(outDir)}.`,
+        openView, ...(inWorkspace ? [reveal] : []), showOutput,
       );
       break;
     case 'aborted':
-      choice = await vscode.window.showWarningMessage(`Migration lab ${scenario} was cancelled.`, openFolder, showOutput);
+      choice = await vscode.window.showWarningMessage(`Migration lab ${scenario} was cancelled; what it recorded is ${whereText(outDir)}.`, showOutput);
       break;
     case 'failed': {
-      const actions = outcome.setting ? [openSettings, showOutput] : [openFolder, showOutput];
+      const actions = outcome.setting ? [openSettings, showOutput] : [openView, showOutput];
       choice = await vscode.window.showErrorMessage(`Migration lab ${scenario} failed: ${outcome.message}`, ...actions);
       if (choice === openSettings && outcome.setting) await vscode.commands.executeCommand('workbench.action.openSettings', outcome.setting);
       break;
     }
   }
-  if (choice === openFolder) await revealUri(outDir);
+  if (choice === openView) await vscode.commands.executeCommand('qemuMigration.openInMigrationView', outDir);
+  else if (choice === reveal) await revealUri(outDir);
   else if (choice === showOutput) ctx.log.show(true);
 }
 

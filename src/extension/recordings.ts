@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { formatMillis } from '../core/units';
 import * as vscode from 'vscode';
 import * as config from './config';
 import type { WorkbenchContext } from './context';
@@ -11,6 +12,8 @@ export type RecordingsNode =
   | { readonly kind: 'traceFile'; readonly uri: vscode.Uri };
 
 const viewId = 'qemuMigration.recordings';
+/** Trace files of a recording, named as the default trace file globs name them (`src-trace.log`, `*.simple`, compressed logs). */
+const RECORDING_TRACE = /trace[^/]*\.log(\.xz|\.gz)?$|\.simple$/;
 const refreshDelayMs = 300;
 
 function statusIcon(status: string | undefined): vscode.ThemeIcon {
@@ -43,7 +46,7 @@ function recordingItem(r: Recording): vscode.TreeItem {
   if (r.description) tooltip.appendText(`${r.description}\n\n`);
   tooltip.appendText(`Status: ${r.status ?? 'unknown'}\n`);
   if (r.qemuVersion) tooltip.appendText(`QEMU: ${r.qemuVersion}\n`);
-  if (r.durationMs !== undefined) tooltip.appendText(`Duration: ${(r.durationMs / 1000).toFixed(1)} s\n`);
+  if (r.durationMs !== undefined) tooltip.appendText(`Duration: ${formatMillis(r.durationMs)}\n`);
   tooltip.appendText(`Folder: ${r.folder.fsPath}`);
   item.tooltip = tooltip;
   item.iconPath = statusIcon(r.status);
@@ -115,7 +118,8 @@ export class RecordingsProvider implements vscode.TreeDataProvider<RecordingsNod
       case 'recording':
         return recordingItem(node.recording);
       case 'entry':
-        return fileItem(node.uri, node.isDirectory, 'recordingFile');
+        // A recording's trace files open in the migration view like loose ones (the inline graph action).
+        return fileItem(node.uri, node.isDirectory, !node.isDirectory && RECORDING_TRACE.test(node.uri.path) ? 'recordingTrace' : 'recordingFile');
       case 'traceFile':
         return fileItem(node.uri, false, 'traceFile', path.dirname(workspaceRelative(node.uri)).replace(/^\.$/, ''));
     }
@@ -150,6 +154,11 @@ export class RecordingsProvider implements vscode.TreeDataProvider<RecordingsNod
         return (await this.load()).roots.find((r) => r.kind === 'group' && r.group === group);
       }
     }
+  }
+
+  /** The current scan (made now when the view has not asked for one yet). */
+  snapshotNow(): Promise<{ scan: RecordingsSnapshot }> {
+    return this.load();
   }
 
   /** The node of the recording in `folder`, once the current scan has it. */
@@ -217,6 +226,23 @@ export async function revealUri(uri: vscode.Uri): Promise<void> {
   else await vscode.commands.executeCommand('revealFileInOS', uri);
 }
 
+/** "Open Recording…": a recording or trace file of the workspace, in the migration view. */
+async function openRecording(provider: RecordingsProvider): Promise<void> {
+  const { scan } = await provider.snapshotNow();
+  type Item = vscode.QuickPickItem & { uri: vscode.Uri };
+  const items: Item[] = [
+    ...scan.recordings.map((r) => ({ label: `$(history) ${r.scenario}`, description: [r.status, r.qemuVersion ? `QEMU ${r.qemuVersion}` : undefined].filter((x) => x !== undefined).join(' · '), detail: r.description ?? workspaceRelative(r.folder), uri: r.folder })),
+    ...scan.traceFiles.map((uri) => ({ label: `$(graph) ${path.basename(uri.path)}`, description: 'trace file', detail: workspaceRelative(uri), uri })),
+  ];
+  if (items.length === 0) {
+    const run = 'Run Migration Lab…';
+    if ((await vscode.window.showInformationMessage('This workspace has no lab recordings or trace files yet.', run)) === run) await vscode.commands.executeCommand('qemuMigration.runLab');
+    return;
+  }
+  const picked = await vscode.window.showQuickPick(items, { title: 'Open Recording in Migration View', placeHolder: 'A lab recording (both sides together) or a trace file', matchOnDescription: true, matchOnDetail: true });
+  if (picked) await vscode.commands.executeCommand('qemuMigration.openInMigrationView', picked.uri);
+}
+
 export function registerRecordingsFeatures(ctx: WorkbenchContext): void {
   const provider = new RecordingsProvider(ctx.log);
   const view = vscode.window.createTreeView(viewId, { treeDataProvider: provider, showCollapseAll: true });
@@ -227,13 +253,14 @@ export function registerRecordingsFeatures(ctx: WorkbenchContext): void {
     view,
     { dispose: () => watchers.dispose() },
     vscode.workspace.onDidChangeConfiguration((e) => {
-      if (!e.affectsConfiguration('qemuMigration.traceFileGlobs') && !e.affectsConfiguration('qemuMigration.recordingsDir')) return;
+      if (!config.affects(e, 'traceFileGlobs') && !config.affects(e, 'outputFolder')) return;
       watchers.dispose();
       watchers = createWatchers(provider);
       provider.refresh();
     }),
     vscode.workspace.onDidChangeWorkspaceFolders(() => provider.refresh()),
     vscode.commands.registerCommand('qemuMigration.refreshRecordings', () => provider.refresh()),
+    vscode.commands.registerCommand('qemuMigration.openRecording', () => openRecording(provider)),
     vscode.commands.registerCommand('qemuMigration.revealRecording', async (arg: unknown) => {
       const uri = uriOf(arg);
       if (uri) await revealUri(uri);

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { ScenarioRecord } from '../core/lab/index';
+import type { ScenarioRecord } from '../core/lab/record';
 import * as config from './config';
 
 /** A lab output folder: any folder holding a `scenario.json`. */
@@ -17,7 +17,7 @@ export interface Recording {
 
 export interface RecordingsSnapshot {
   readonly recordings: readonly Recording[];
-  /** Trace files matched by `qemuMigration.traceFileGlobs` that are not inside a recording. */
+  /** Trace files matched by `QEMUMigration.traceFileGlobs` that are not inside a recording. */
   readonly traceFiles: readonly vscode.Uri[];
 }
 

@@ -7,16 +7,16 @@ import { Catalogue } from '../core/trace/catalogue';
 import { builtinCatalogue } from '../core/trace/catalogues/index';
 import { copyIntoPlace, summarizeStore, type RangePlan } from '../core/trace/assemble';
 import { allowRecycling, recycleArrays } from '../core/trace/columns';
-import { finishBatch, readTraceWith } from '../core/trace/readTrace';
+import { followTrace } from '../core/trace/follow';
+import { readRequested } from '../core/trace/readTrace';
 import type { TraceStore } from '../core/trace/store';
-import { CancelledError } from '../core/trace/source';
 import { serializeStore } from '../core/trace/storeTransfer';
-import type { CatalogueSpec, FromWorker, ReadRequest, ToWorker } from '../core/trace/workerProtocol';
+import { prepareScanner } from '../core/trace/wasmScan';
+import type { CatalogueSpec, FollowRequest, FromWorker, ReadRequest, ToWorker, WarmRequest } from '../core/trace/workerProtocol';
 
 const port = parentPort;
 if (!port) throw new Error('traceWorker must run in a worker thread');
 
-const controller = new AbortController();
 // Column arrays of ranges copied into place are reused by later ranges (see allocInt).
 allowRecycling(512 * 1024 * 1024);
 
@@ -33,11 +33,11 @@ const held = new Map<number, TraceStore>();
 
 function assemble(range: number, plan: RangePlan): void {
   const store = held.get(range);
-  if (!store) { post({ type: 'error', message: `range ${range} is not held by this worker`, cancelled: false }); return; }
+  if (!store) { post({ type: 'error', message: `range ${range} is not held by this worker` }); return; }
   try {
     copyIntoPlace(store, plan);
   } catch (e) {
-    post({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled: false });
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
     return;
   }
   held.delete(range);
@@ -55,42 +55,66 @@ let queue: Promise<void> = Promise.resolve();
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 port.on('message', (msg: ToWorker) => {
-  if (msg.type === 'cancel') { controller.abort(); return; }
   if (msg.type === 'assemble') { assemble(msg.range, msg.plan); return; }
+  if (msg.type === 'follow') { void follow(msg); return; }
+  if (msg.type === 'warm') { queue = queue.then(() => warm(msg)); return; }
   queue = queue.then(nextTurn).then(() => read(msg));
 });
+
+/**
+ * Follow mode: tails the file from where its first read ended; each batch of new lines goes
+ * to the caller as a store of transferred arrays, so a tick costs what the new bytes cost,
+ * here, off the caller's thread. Runs until the caller ends the worker.
+ */
+async function follow(msg: FollowRequest): Promise<void> {
+  try {
+    await followTrace(msg.path, catalogueOf(msg.catalogue), {
+      intervalMs: msg.intervalMs,
+      batchBytes: msg.batchBytes,
+      resume: msg.resume,
+      onBatch: (store, next) => { const s = serializeStore(store); post({ type: 'followBatch', store: s.data, next }, s.transfer); },
+      onReset: (reason) => post({ type: 'followReset', reason }),
+      onError: (message) => post({ type: 'followProblem', message }),
+    });
+  } catch (e) {
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e) });
+  }
+}
+
+/** Sets up the catalogue and scanner of a read expected next; a failure here is the read's to report. */
+function warm(msg: WarmRequest): void {
+  try {
+    const cat = catalogueOf(msg.catalogue);
+    if (msg.format === undefined) cat.nameIndex();
+    else prepareScanner(cat, msg.format === 'log');
+  } catch {
+    // The read sets them up again and says what is wrong.
+  }
+}
 
 function read(msg: ReadRequest): Promise<void> {
   const hold = msg.hold;
   let lastProgress = 0;
   let total = 0;
-  return readTraceWith(msg.path, catalogueOf(msg.catalogue), {
-    start: msg.start,
-    end: msg.end,
-    simpletracePart: msg.simpletrace,
-    signal: controller.signal,
-    // A held range is one store: no batches.
-    batchBytes: hold !== undefined ? undefined : msg.batchBytes,
-    scanner: msg.scanner,
-    base: msg.base,
-    tids: msg.tids,
-    plainLog: msg.plainLog,
+  let lateMapping = false;
+  return readRequested(msg, catalogueOf(msg.catalogue), {
+    onLateMapping: () => { lateMapping = true; },
     onBatch: (store) => { const s = serializeStore(store); post({ type: 'batch', store: s.data }, s.transfer); },
     onProgress: (bytes) => {
       total = bytes;
       if (bytes - lastProgress >= 16 * 1024 * 1024) { post({ type: 'progress', bytes: bytes - lastProgress }); lastProgress = bytes; }
     },
-  }, finishBatch, true).then(
+  }).then(
     (store) => {
       if (total > lastProgress) post({ type: 'progress', bytes: total - lastProgress });
       if (hold !== undefined) {
         held.set(hold, store);
-        post({ type: 'held', range: hold, shape: summarizeStore(store) });
+        post({ type: 'held', range: hold, shape: summarizeStore(store), ...(lateMapping ? { lateMapping } : {}) });
         return;
       }
       const s = serializeStore(store);
       post({ type: 'done', store: s.data }, s.transfer);
     },
-    (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e), cancelled: e instanceof CancelledError }),
+    (e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }),
   );
 }

@@ -7,9 +7,11 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { runLab } from '../../src/core/lab/index';
+import { runLab } from '../../src/core/lab/runner';
 import { chromiumInstalled, codeServerInstalled, extensionBuilt, repoRoot, Workbench } from '../support/codeServer';
 import { hasProgram, requireComponent } from '../support/components';
+import { statValue, viewFrame } from '../support/migrationViewFrame';
+import { needQemu } from '../support/qemuPair';
 
 const qemuBinary = process.env.QMW_QEMU ?? 'qemu-system-x86_64';
 const demoRecordings = join(repoRoot, 'demo', 'recordings');
@@ -29,7 +31,7 @@ async function makeWorkspace(root: string): Promise<{ workspace: string; recordi
   if (existsSync(demoRecordings)) {
     await cp(demoRecordings, recordings, { recursive: true });
   } else {
-    const result = await runLab({ scenario: 'precopy-multifd', outDir: join(recordings, 'precopy-multifd-seed'), qemuBinary, timeoutMs: labTimeoutMs });
+    const result = await runLab({ scenario: 'precopy-multifd', outDir: join(recordings, 'precopy-multifd-seed'), qemu: qemuBinary, timeoutMs: labTimeoutMs });
     assert.equal(result.status, 'completed', `seeding the workspace: lab ended ${result.status}`);
   }
   await mkdir(join(workspace, 'logs'), { recursive: true });
@@ -55,6 +57,9 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
   if (!requireComponent(t, 'code-server', codeServerInstalled())) return;
   if (!requireComponent(t, 'chromium', chromiumInstalled())) return;
   if (!requireComponent(t, 'qemu', hasProgram(qemuBinary))) return;
+  // With 7.2 and 10.0 installed the lab asks which QEMU to run.
+  const qemu10 = await needQemu(t, '10.0');
+  if (!qemu10) return;
 
   const root = await mkdtemp(join(tmpdir(), 'qmw-e2e-recordings-'));
   t.after(() => rm(root, { recursive: true, force: true }));
@@ -63,7 +68,8 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
   assert.ok(seeded.length > 0, 'the workspace has a recording');
 
   const started = Date.now();
-  const wb = await Workbench.launch({ settings: { 'qemuMigration.recordingsDir': recordings, 'qemuMigration.qemuBinary': qemuBinary } });
+  // No output folder set: the lab records into the workspace's storage, not into the checkout.
+  const wb = await Workbench.launch({ settings: { 'QEMUMigration.QEMUBinary': qemuBinary } });
   t.after(async () => {
     await wb.saveLogs('recordings');
     await wb.close();
@@ -100,26 +106,43 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'postcopy' }).first().waitFor({ timeout: 30_000 });
     await wb.screenshot('lab-scenario-pick');
     await wb.pick('precopy-multifd');
+    // The second question: which QEMU, among the installs (newest first).
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: /QEMU 7\.2\.\d+/ }).first().waitFor({ timeout: 30_000 });
+    await wb.screenshot('lab-qemu-pick');
+    await wb.pick(`QEMU ${qemu10.versionText}`);
+    // The last question: the scenario's defaults in one row (Enter runs them), each choice one row away.
+    const choice = wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'multifd channels: 4' }).first();
+    await choice.waitFor({ timeout: 30_000 });
+    const offered = (await wb.page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).join('\n');
+    assert.match(offered, /Run\s*QEMU 10\.0\.\d+ · Accelerator tcg · multifd channels 4 · max-bandwidth 32 MiB\/s · Guest dirty rate 16 MiB\/s/);
+    await wb.screenshot('lab-options-pick');
+    await choice.click();
+    await wb.pick('2');
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'multifd channels 2' }).first().waitFor({ timeout: 30_000 });
+    await wb.page.keyboard.press('Enter');
     const message = await wb.waitForNotification(/Migration lab precopy-multifd (completed|failed|ended|was cancelled)/, labTimeoutMs);
     await wb.screenshot('lab-finished');
-    assert.match(message, /Migration lab precopy-multifd completed in [\d.]+ s/);
+    const where = /^Migration lab precopy-multifd completed in [\d.]+ s, recorded in this workspace's storage, (\/.+\/precopy-multifd-(\d{8}-\d{6}))\.$/.exec(message);
+    assert.ok(where, `the toast says where the recording went: ${message}`);
     t.diagnostic(`lab via the command: ${Date.now() - labStarted} ms`);
+    const [, outDir = '', run = ''] = where;
+    assert.deepEqual((await recordingFolders(recordings)).filter((f) => !seeded.includes(f)), [], 'nothing new in the checkout');
+    assert.ok(!outDir.startsWith(workspace), `${outDir} is outside the workspace`);
+    const record = JSON.parse(await readFile(join(outDir, 'scenario.json'), 'utf8')) as { parameters?: Record<string, unknown>; qemu?: { accelerators?: string[] } };
+    assert.equal(record.parameters?.['multifd-channels'], 2, 'the channels chosen in the picker');
+    assert.deepEqual(record.qemu?.accelerators, ['tcg']);
 
-    const added = (await recordingFolders(recordings)).filter((f) => !seeded.includes(f));
-    assert.equal(added.length, 1, `one new recording folder (${added.join(', ')})`);
-    const folder = added[0] ?? '';
-    const run = /^precopy-multifd-(\d{8}-\d{6})$/.exec(folder)?.[1];
-    assert.ok(run, `the recording folder is named <scenario>-<time>: ${folder}`);
     const rows = wb.viewRows('Recordings');
-    // Until the view refreshes, the new folder's trace logs may still be listed as loose trace files.
-    const row = rows.filter({ hasText: new RegExp(`precopy-multifd\\s*completed · QEMU \\d+\\.\\d+\\.\\d+ · ${run}`) }).first();
+    const row = rows.filter({ hasText: new RegExp(`precopy-multifd\\s*completed · QEMU 10\\.0\\.\\d+ · ${run}`) }).first();
     await row.waitFor({ timeout: 30_000 });
-    // The command reveals, selects and expands the new recording: its files are listed under it,
-    // and no longer among the loose trace files.
-    await rows.filter({ hasText: folder }).first().waitFor({ state: 'detached', timeout: 30_000 });
+    // The command reveals, selects and expands the new recording: its files are listed under it.
     assert.match(await rows.and(wb.page.locator('[aria-selected="true"]')).first().innerText(), new RegExp(run));
     await rows.filter({ hasText: 'scenario.json' }).first().waitFor({ timeout: 30_000 });
     await rows.filter({ hasText: 'src-trace.log' }).first().waitFor({ timeout: 30_000 });
+    // The toast opens the recording in the migration view.
+    await wb.page.locator('.notifications-toasts .notification-list-item', { hasText: 'precopy-multifd completed' }).locator('.monaco-button', { hasText: 'Open in Migration View' }).click();
+    await viewFrame(wb).locator('[data-testid="packets-send"]').waitFor({ timeout: 90_000 });
+    assert.equal(await statValue(viewFrame(wb), 'channels-send'), '2');
     await wb.screenshot('lab-recording-revealed');
   });
 });
@@ -135,8 +158,8 @@ test('an untrusted workspace lists recordings but the lab refuses to launch QEMU
   const before = await recordingFolders(recordings);
 
   const wb = await Workbench.launch({
-    workspaceTrust: true,
-    settings: { 'qemuMigration.recordingsDir': recordings, 'security.workspace.trust.startupPrompt': 'never' },
+    untrusted: true,
+    settings: { 'QEMUMigration.outputFolder': recordings },
   });
   t.after(async () => {
     await wb.saveLogs('recordings-untrusted');

@@ -9,15 +9,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireComponent } from '../support/components';
-import {
-  LabAbortedError,
-  LabMissingBinaryError,
-  runLab,
-  type LabResult,
-  type LabScenario,
-  type ScenarioRecord,
-} from '../../src/core/lab/index';
+import { assertFiguresEqualQueryMigrate } from '../support/figures';
+import { LabAbortedError, LabMissingBinaryError } from '../../src/core/lab/errors';
+import { runLab } from '../../src/core/lab/runner';
+import type { LabResult, LabScenario } from '../../src/core/lab/types';
+import type { ScenarioRecord } from '../../src/core/lab/record';
 import { findExecutable } from '../../src/core/lab/process';
+import { processAlive as alive } from '../support/processes';
 
 const hasQemu = findExecutable('qemu-system-x86_64') !== undefined;
 const hasNasm = findExecutable('nasm') !== undefined;
@@ -45,14 +43,6 @@ function scenarioJson(dir: string): ScenarioRecord {
   return JSON.parse(read(join(dir, 'scenario.json'))) as ScenarioRecord;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Nothing of the run may survive it: no process, no temporary directory, no DPDK runtime dir. */
 function assertCleanedUp(rec: ScenarioRecord): void {
@@ -136,6 +126,8 @@ test('precopy-multifd: 4 channels carry pages both ways over several passes', { 
   assert.deepEqual([...channels(dst, 'multifd_recv')].sort(), ['0', '1', '2', '3']);
   assert.ok((src.match(/:migration_bitmap_sync_end /g) ?? []).length >= 3);
   assert.match(src.split('\n')[0] ?? '', /^\d+@\d+\.\d{6}:\w+/, 'trace lines carry -msg timestamp=on prefixes');
+  // The workbench's figures of this recording equal QEMU's own and the raw lines.
+  await assertFiguresEqualQueryMigrate(dir);
 });
 
 test('postcopy: the destination faults pages in and places them', { timeout: 90_000 }, async (t) => {
@@ -149,6 +141,7 @@ test('postcopy: the destination faults pages in and places them', { timeout: 90_
   assert.match(dst, /:postcopy_place_page host=0x/);
   assert.ok((r.finalQueryMigrate.src?.ram?.['postcopy-requests'] ?? 0) > 0);
   assert.equal(typeof r.finalQueryMigrate.dst?.['postcopy-blocktime'], 'number');
+  await assertFiguresEqualQueryMigrate(dir);
 });
 
 test('postcopy-vhost-user: DPDK back-ends on both sides get ADVISE, LISTEN, END in order', { timeout: 120_000 }, async (t) => {
@@ -170,11 +163,11 @@ test('postcopy-vhost-user: DPDK back-ends on both sides get ADVISE, LISTEN, END 
 test('a missing QEMU binary fails before anything starts, naming the binary and the setting', async (t) => {
   const dir = outDir(t, 'missing');
   await assert.rejects(
-    runLab({ scenario: 'postcopy', outDir: dir, qemuBinary: '/nonexistent/bin/qemu-system-x86_64' }),
+    runLab({ scenario: 'postcopy', outDir: dir, qemu: '/nonexistent/bin/qemu-system-x86_64' }),
     (e: unknown) => {
       assert.ok(e instanceof LabMissingBinaryError);
       assert.match(e.message, /QEMU binary '\/nonexistent\/bin\/qemu-system-x86_64' was not found/);
-      assert.match(e.message, /--qemu PATH \(LabOptions\.qemuBinary\)/);
+      assert.match(e.message, /--qemu 7\.2\|10\.0\|PATH \(LabOptions\.qemu\)/);
       assert.equal(e.result?.status, 'failed');
       return true;
     },

@@ -1,16 +1,14 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
 import { hasProgram, requireComponent } from '../support/components';
+import { runQmig } from '../support/qmigProcess';
 import { qemuBin, TestQemu } from '../support/qemuPair';
 import { QmpClient } from '../../src/core/qmp/client';
 import { QmpError } from '../../src/core/qmp/errors';
 import { QmpSchema } from '../../src/core/qmp/schema';
-import { queryStatus } from '../../src/core/qmp/migration';
+import { endpointOf, queryStatus } from '../../src/core/migration/actions';
 
 const qemuPresent = hasProgram(qemuBin);
-const repoRoot = resolve(__dirname, '..', '..');
 
 async function connectWhenReady(q: TestQemu, deadlineMs = 20_000): Promise<QmpClient> {
   const end = Date.now() + deadlineMs;
@@ -58,31 +56,6 @@ function needQemu(t: TestContext): boolean {
   return requireComponent(t, `QEMU (${qemuBin})`, qemuPresent);
 }
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[]): Promise<CliResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], {
-      cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (stdout += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (stderr += t));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
-
 test('real QEMU 7.2: greeting and oob negotiation', async (t) => {
   if (!needQemu(t)) return;
   const { client } = await sharedQemu();
@@ -90,7 +63,7 @@ test('real QEMU 7.2: greeting and oob negotiation', async (t) => {
   assert.equal(client.greeting.version.qemu.minor, 2);
   assert.ok(client.greeting.capabilities.includes('oob'));
   assert.equal(client.oobEnabled, true);
-  assert.deepEqual(await queryStatus(client), { running: false, singlestep: false, status: 'prelaunch' });
+  assert.deepEqual(await queryStatus(await endpointOf(client)), { running: false, singlestep: false, status: 'prelaunch' });
 });
 
 test('real QEMU 7.2: the schema knows migrate and multifd, not zero-page-detection', async (t) => {
@@ -148,27 +121,27 @@ test('real QEMU 7.2: qmig qmp end to end', async (t) => {
   const q = startQemu();
   t.after(() => q.stop());
   await (await connectWhenReady(q)).close();
-  const ok = await runCli(['qmp', q.socket, 'query-status']);
+  const ok = await runQmig(['qmp', q.socket, 'query-status']);
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout), { running: false, singlestep: false, status: 'prelaunch' });
 
-  const withArgs = await runCli(['qmp', `unix:${q.socket}`, 'query-command-line-options', '{"option":"machine"}']);
+  const withArgs = await runQmig(['qmp', `unix:${q.socket}`, 'query-command-line-options', '{"option":"machine"}']);
   assert.equal(withArgs.code, 0, withArgs.stderr);
   assert.equal((JSON.parse(withArgs.stdout) as Array<{ option: string }>)[0]?.option, 'machine');
 
-  const hmp = await runCli(['qmp', q.socket, '--hmp', 'info status']);
+  const hmp = await runQmig(['qmp', q.socket, '--hmp', 'info status']);
   assert.equal(hmp.code, 0, hmp.stderr);
   assert.equal(hmp.stdout, 'VM status: paused (prelaunch)\n');
 
-  const err = await runCli(['qmp', q.socket, 'migrate-set-parameters', '{"zero-page-detection":"multifd"}']);
+  const err = await runQmig(['qmp', q.socket, 'migrate-set-parameters', '{"zero-page-detection":"multifd"}']);
   assert.equal(err.code, 1);
   assert.match(err.stderr, /^GenericError: Parameter 'zero-page-detection' is unexpected\n$/);
 
-  const missing = await runCli(['qmp', q.socket, 'no-such-command']);
+  const missing = await runQmig(['qmp', q.socket, 'no-such-command']);
   assert.equal(missing.code, 1);
   assert.equal(missing.stderr, 'CommandNotFound: The command no-such-command has not been found\n');
 
-  const usage = await runCli(['qmp', q.socket, 'migrate', '{"uri":']);
+  const usage = await runQmig(['qmp', q.socket, 'migrate', '{"uri":']);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /position 7/);
 });

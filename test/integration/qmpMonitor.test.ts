@@ -1,41 +1,28 @@
-// The migration monitor, the paired migration, jobs and reconnects against real QEMU 7.2.
+// The migration monitor, the paired migration, jobs and reconnects against real QEMU 7.2, and
+// the postcopy recovery and snapshot jobs against QEMU 10.0 as well.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { hasProgram, requireComponent } from '../support/components';
-import { qemuBin, TestQemu } from '../support/qemuPair';
+import { runQmig } from '../support/qmigProcess';
+import { needQemu as needQemuVersion, qemuBin, monitor, started, TestQemu, type TestQemuVersion } from '../support/qemuPair';
+import type { QemuInstall } from '../../src/core/qemu/installs';
 import { QmpClient } from '../../src/core/qmp/client';
+import { ConnectionManager } from '../../src/core/monitor/connectionManager';
+import { MigrationMonitor, type JobInfo } from '../../src/core/monitor/monitor';
 import {
-  ConnectionManager, MigrationMonitor, pausePostcopyPair, recoverPostcopyPair, runPairedMigration, setCapabilities, setParameters,
-  startIncoming, startMigration, startPostcopy, waitForStatus, type JobInfo,
-} from '../../src/core/monitor';
+  pausePostcopyPair, recoverPostcopyPair, runPairedMigration, setCapabilities, setParameters, startIncoming, startMigration, startPostcopy, waitForStatus,
+} from '../../src/core/migration/actions';
 import { buildGuest } from '../../src/core/lab/guest';
-import { guestCommandLine } from '../../src/core/lab';
+import { guestCommandLine } from '../../src/core/lab/guest';
 
-const repoRoot = resolve(__dirname, '..', '..');
 const qemuPresent = hasProgram(qemuBin);
 
 function needQemu(t: TestContext): boolean {
   return requireComponent(t, `QEMU (${qemuBin})`, qemuPresent);
-}
-
-async function started(t: TestContext, q: TestQemu): Promise<TestQemu> {
-  t.after(() => q.stop());
-  await q.ready();
-  return q;
-}
-
-async function monitor(t: TestContext, q: TestQemu, role: 'source' | 'destination' | 'none' = 'none'): Promise<MigrationMonitor> {
-  const client = await QmpClient.connect(q.socket);
-  const m = await MigrationMonitor.attach(client, { role, fastPollMs: 100 });
-  t.after(async () => {
-    m.dispose();
-    await client.close();
-  });
-  return m;
 }
 
 async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
@@ -64,7 +51,7 @@ test('connect and feature detection on QEMU 7.2', async (t) => {
   assert.deepEqual(m.warnings(), []);
 });
 
-test('a multifd migration through the paired orchestration reaches completed; the monitors follow it', async (t) => {
+test('a multifd migration through the paired orchestration reaches completed; the monitors follow it', { timeout: 240_000 }, async (t) => {
   if (!needQemu(t)) return;
   const src = await started(t, TestQemu.start({ name: 'src' }));
   const dst = await started(t, TestQemu.start({ name: 'dst', incoming: true }));
@@ -77,48 +64,41 @@ test('a multifd migration through the paired orchestration reaches completed; th
   assert.ok(r.source.ram && r.source.ram.transferred > 0);
   await until('source monitor shows completed', () => ms.status === 'completed');
   await until('destination monitor shows completed', () => md.status === 'completed');
-  await ms.refresh();
+  // Parameters are read at attach and by refresh (not by the status polls): read both again.
+  await Promise.all([ms.refresh(), md.refresh()]);
   assert.equal(ms.capabilities['multifd'], true);
   assert.equal(md.parameters['multifd-channels'], 4);
   assert.ok(ms.events.toArray().some((e) => e.event.event === 'MIGRATION' && e.event.data['status'] === 'completed'));
   assert.equal(ms.runState?.status, 'postmigrate');
 });
 
-test('qmig migrate and qmig watch drive and follow a real migration', async (t) => {
+test('qmig migrate and qmig watch drive and follow a real migration', { timeout: 240_000 }, async (t) => {
   if (!needQemu(t)) return;
   const src = await started(t, TestQemu.start({ name: 'src', secondMonitor: true }));
   const dst = await started(t, TestQemu.start({ name: 'dst', incoming: true, secondMonitor: true }));
-  const cli = (args: string[]): Promise<{ code: number | null; out: string; err: string }> =>
-    new Promise((res) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let out = '';
-      let err = '';
-      child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
-      child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-      child.once('close', (code) => res({ code, out, err }));
-    });
   // QEMU serves one client per QMP socket: watch uses each QEMU's second monitor.
-  const watching = cli(['watch', src.socket.replace(/\.sock$/, '-2.sock'), dst.socket.replace(/\.sock$/, '-2.sock'), '--timeout', '60000']);
+  const watching = runQmig(['watch', src.socket.replace(/\.sock$/, '-2.sock'), dst.socket.replace(/\.sock$/, '-2.sock'), '--timeout', '60000']);
   await new Promise((r) => setTimeout(r, 1500));
-  const migrated = await cli(['migrate', src.socket, dst.socket, '--cap', 'multifd=on', '--param', 'multifd-channels=2', '--param', 'max-bandwidth=268435456', '--timeout', '60000']);
-  assert.equal(migrated.code, 0, migrated.out + migrated.err);
-  assert.match(migrated.out, /migrate-incoming unix:.*migration\.sock on the destination/);
-  assert.match(migrated.out, /source: completed/);
+  const migrated = await runQmig(['migrate', src.socket, dst.socket, '--cap', 'multifd=on', '--param', 'multifd-channels=2', '--param', 'max-bandwidth=268435456', '--timeout', '60000']);
+  assert.equal(migrated.code, 0, migrated.stdout + migrated.stderr);
+  assert.match(migrated.stdout, /migrate-incoming unix:.*migration\.sock on the destination/);
+  assert.match(migrated.stdout, /source: completed/);
   const watched = await watching;
-  assert.equal(watched.code, 0, watched.out + watched.err);
-  assert.match(watched.out, /MIGRATION \{"status":"completed"\}|src: .*completed/);
+  assert.equal(watched.code, 0, watched.stdout + watched.stderr);
+  assert.match(watched.stdout, /MIGRATION \{"status":"completed"\}|src: .*completed/);
 
-  const bad = await cli(['migrate', src.socket, dst.socket, '--param', 'multifd-channels=999']);
+  const bad = await runQmig(['migrate', src.socket, dst.socket, '--param', 'multifd-channels=999']);
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /multifd-channels must be between 1 and 255/);
+  assert.match(bad.stderr, /multifd-channels must be between 1 and 255/);
 });
 
 /**
  * A source and a destination QEMU both booting the lab's dirtying guest, with monitors attached;
  * undefined when a component is missing (and the test skipped).
  */
-async function dirtyingPair(t: TestContext, prefix: string): Promise<{ ms: MigrationMonitor; md: MigrationMonitor; dir: string } | undefined> {
-  if (!needQemu(t)) return undefined;
+async function dirtyingPair(t: TestContext, prefix: string, version: TestQemuVersion = '7.2'): Promise<{ ms: MigrationMonitor; md: MigrationMonitor; dir: string } | undefined> {
+  const install = await needQemuVersion(t, version);
+  if (!install) return undefined;
   if (!requireComponent(t, 'nasm', hasProgram('nasm', ['-v']))) return undefined;
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -126,13 +106,13 @@ async function dirtyingPair(t: TestContext, prefix: string): Promise<{ ms: Migra
   await buildGuest('nasm', kernel);
   // Under nested KVM here the guest prints nothing and dirties nothing; TCG runs it everywhere.
   const guest = ['-kernel', kernel, '-append', guestCommandLine({ rateMiBps: 32, zeroSixteenths: 4, regionMiB: 16 })];
-  const src = await started(t, TestQemu.start({ name: 'src', memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
-  const dst = await started(t, TestQemu.start({ name: 'dst', memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
+  const src = await started(t, TestQemu.start({ name: 'src', install, memoryMiB: 256, accelerators: ['tcg'], extraArgs: guest }));
+  const dst = await started(t, TestQemu.start({ name: 'dst', install, memoryMiB: 256, accelerators: ['tcg'], incoming: true, extraArgs: guest }));
   const [ms, md] = await Promise.all([monitor(t, src, 'source'), monitor(t, dst, 'destination')]);
   return { ms, md, dir };
 }
 
-test('postcopy switch with the dirtying guest', async (t) => {
+test('postcopy switch with the dirtying guest', { timeout: 240_000 }, async (t) => {
   const pair = await dirtyingPair(t, 'qmig-mon-pc-');
   if (!pair) return;
   const { ms, md } = pair;
@@ -150,92 +130,99 @@ test('postcopy switch with the dirtying guest', async (t) => {
   assert.ok(ms.events.toArray().some((e) => e.event.data['status'] === 'postcopy-active'));
 });
 
-test('postcopy recovery: pause out-of-band (the destination pauses as its stream breaks), recover on a fresh URI, complete', async (t) => {
-  const pair = await dirtyingPair(t, 'qmig-mon-rec-');
-  if (!pair) return;
-  const { ms, md, dir } = pair;
-  assert.ok(ms.client.oobEnabled && md.client.oobEnabled, 'both connections negotiated oob');
-  await new Promise((r) => setTimeout(r, 1500));
+for (const version of ['7.2', '10.0'] as const) {
+  test(`postcopy recovery on QEMU ${version}: pause out-of-band (the destination pauses as its stream breaks), recover on a fresh URI, complete`, { timeout: 240_000 }, async (t) => {
+    const pair = await dirtyingPair(t, 'qmig-mon-rec-', version);
+    if (!pair) return;
+    const { ms, md, dir } = pair;
+    assert.ok(ms.version.startsWith(`${version}.`) && md.version.startsWith(`${version}.`), `QEMU ${ms.version} and ${md.version}`);
+    assert.ok(ms.client.oobEnabled && md.client.oobEnabled, 'both connections negotiated oob');
+    await new Promise((r) => setTimeout(r, 1500));
 
-  // The same core functions the palette's Set Capabilities, Migrate Incoming, Migrate, Start
-  // Postcopy, Pause and Recover commands call.
-  for (const m of [ms, md]) {
-    await setCapabilities(m, { 'postcopy-ram': true, events: true });
-    // Slow enough that the background copy is still running when the pause arrives.
-    await setParameters(m, { 'max-bandwidth': 16 * 1024 * 1024, 'max-postcopy-bandwidth': 2 * 1024 * 1024 });
-  }
-  const first = `unix:${join(dir, 'migration.sock')}`;
-  await startIncoming(md, first);
-  await startMigration(ms, first);
-  await waitForStatus(ms, ['active'], { timeoutMs: 20_000 });
-  await new Promise((r) => setTimeout(r, 1000));
-  await startPostcopy(ms);
-  await waitForStatus(ms, ['postcopy-active'], { timeoutMs: 30_000 });
-  await waitForStatus(md, ['postcopy-active'], { timeoutMs: 30_000 });
+    // The same core functions the palette's Set Capabilities, Migrate Incoming, Migrate, Start
+    // Postcopy, Pause and Recover commands call.
+    for (const m of [ms, md]) {
+      await setCapabilities(m, { 'postcopy-ram': true, events: true });
+      // Slow enough that the background copy is still running when the pause arrives.
+      await setParameters(m, { 'max-bandwidth': 16 * 1024 * 1024, 'max-postcopy-bandwidth': 2 * 1024 * 1024 });
+    }
+    const first = `unix:${join(dir, 'migration.sock')}`;
+    await startIncoming(md, first);
+    await startMigration(ms, first);
+    await waitForStatus(ms, ['active'], { timeoutMs: 20_000 });
+    await new Promise((r) => setTimeout(r, 1000));
+    await startPostcopy(ms);
+    await waitForStatus(ms, ['postcopy-active'], { timeoutMs: 30_000 });
+    await waitForStatus(md, ['postcopy-active'], { timeoutMs: 30_000 });
 
-  const paused = await pausePostcopyPair(ms, md, { timeoutMs: 30_000 });
-  t.diagnostic(`pause: ${JSON.stringify(paused)}`);
-  assert.equal(paused.source.oob, true, 'migrate-pause went out-of-band on the source');
-  assert.equal(paused.destination.oob, true, 'migrate-pause would go out-of-band on the destination');
-  // Shutting the source's stream pauses the destination, which then gets no migrate-pause of its
-  // own; if it was sent one just as it paused, QEMU refused it.
-  if (paused.destination.refusal !== undefined) assert.match(paused.destination.refusal, /^GenericError: /);
-  const pausedSent = (m: MigrationMonitor): string[] => m.timings.toArray().filter((x) => x.command === 'migrate-pause').map((x) => (x.ok ? 'ok' : 'refused'));
-  t.diagnostic(`migrate-pause replies: source ${pausedSent(ms).join(',')}, destination ${pausedSent(md).join(',')}`);
-  assert.equal((await waitForStatus(ms, ['postcopy-paused'])).status, 'postcopy-paused');
-  assert.equal((await waitForStatus(md, ['postcopy-paused'])).status, 'postcopy-paused');
+    const paused = await pausePostcopyPair(ms, md, { timeoutMs: 30_000 });
+    t.diagnostic(`pause: ${JSON.stringify(paused)}`);
+    assert.equal(paused.source.oob, true, 'migrate-pause went out-of-band on the source');
+    assert.equal(paused.destination.oob, true, 'migrate-pause would go out-of-band on the destination');
+    // Shutting the source's stream pauses the destination, which then gets no migrate-pause of its
+    // own; if it was sent one just as it paused, QEMU refused it.
+    if (paused.destination.refusal !== undefined) assert.match(paused.destination.refusal, /^GenericError: /);
+    const pausedSent = (m: MigrationMonitor): string[] => m.timings.toArray().filter((x) => x.command === 'migrate-pause').map((x) => (x.ok ? 'ok' : 'refused'));
+    t.diagnostic(`migrate-pause replies: source ${pausedSent(ms).join(',')}, destination ${pausedSent(md).join(',')}`);
+    assert.equal((await waitForStatus(ms, ['postcopy-paused'])).status, 'postcopy-paused');
+    assert.equal((await waitForStatus(md, ['postcopy-paused'])).status, 'postcopy-paused');
 
-  const fresh = `unix:${join(dir, 'recovery.sock')}`;
-  const recovered = await recoverPostcopyPair(ms, md, fresh);
-  assert.equal(recovered.destinationOob, true, 'migrate-recover went out-of-band on the destination');
-  const done = await waitForStatus(ms, ['completed'], { timeoutMs: 180_000, pollMs: 200 });
-  assert.equal(done.status, 'completed', JSON.stringify(done));
-  assert.equal((await waitForStatus(md, ['completed'], { timeoutMs: 30_000 })).status, 'completed');
-  await until('source monitor shows completed', () => ms.status === 'completed', 30_000);
-  const statuses = (m: MigrationMonitor): string[] => m.events.toArray().filter((e) => e.event.event === 'MIGRATION').map((e) => String(e.event.data['status']));
-  t.diagnostic(`source MIGRATION events: ${statuses(ms).join(' → ')}`);
-  t.diagnostic(`destination MIGRATION events: ${statuses(md).join(' → ')}`);
-  for (const s of ['postcopy-active', 'postcopy-paused', 'postcopy-recover', 'completed']) {
-    assert.ok(statuses(ms).includes(s), `source passed through ${s}: ${statuses(ms).join(', ')}`);
-  }
-  assert.ok(statuses(md).includes('postcopy-paused') && statuses(md).includes('completed'), statuses(md).join(', '));
-  const running = await md.execute<{ running: boolean; status: string }>('query-status');
-  assert.deepEqual([running.running, running.status], [true, 'running'], 'the guest runs on the destination');
-});
+    const fresh = `unix:${join(dir, 'recovery.sock')}`;
+    const recovered = await recoverPostcopyPair(ms, md, fresh);
+    assert.equal(recovered.destinationOob, true, 'migrate-recover went out-of-band on the destination');
+    const done = await waitForStatus(ms, ['completed'], { timeoutMs: 180_000, pollMs: 200 });
+    assert.equal(done.status, 'completed', JSON.stringify(done));
+    assert.equal((await waitForStatus(md, ['completed'], { timeoutMs: 30_000 })).status, 'completed');
+    await until('source monitor shows completed', () => ms.status === 'completed', 30_000);
+    const statuses = (m: MigrationMonitor): string[] => m.events.toArray().filter((e) => e.event.event === 'MIGRATION').map((e) => String(e.event.data['status']));
+    t.diagnostic(`source MIGRATION events: ${statuses(ms).join(' → ')}`);
+    t.diagnostic(`destination MIGRATION events: ${statuses(md).join(' → ')}`);
+    for (const s of ['postcopy-active', 'postcopy-paused', 'postcopy-recover', 'completed']) {
+      assert.ok(statuses(ms).includes(s), `source passed through ${s}: ${statuses(ms).join(', ')}`);
+    }
+    assert.ok(statuses(md).includes('postcopy-paused') && statuses(md).includes('completed'), statuses(md).join(', '));
+    const running = await md.execute<{ running: boolean; status: string }>('query-status');
+    assert.deepEqual([running.running, running.status], [true, 'running'], 'the guest runs on the destination');
+  });
+}
 
-test('snapshot-save, -load and -delete as jobs on a qcow2 disk, with progress and the monitor-blocked check', async (t) => {
-  if (!needQemu(t)) return;
-  if (!requireComponent(t, 'qemu-img', hasProgram('qemu-img'))) return;
-  const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-snap-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const disk = join(dir, 'disk.qcow2');
-  const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
-  assert.equal(made.status, 0, made.stderr.toString());
-  const q = await started(t, TestQemu.start({
-    name: 'snap', dir,
-    extraArgs: ['-blockdev', `driver=file,filename=${disk},node-name=file0`, '-blockdev', 'driver=qcow2,file=file0,node-name=disk0', '-device', 'virtio-blk-pci,drive=disk0'],
-  }));
-  const m = await monitor(t, q);
-  const progress: JobInfo[] = [];
-  const saved = await m.runJob('snapshot-save', { 'job-id': 'save0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] }, (j) => progress.push(j));
-  assert.equal(saved.status, 'concluded');
-  assert.equal(saved.error, undefined);
-  assert.ok(progress.length >= 1, 'progress reported');
-  assert.equal(progress[progress.length - 1]?.['current-progress'], progress[progress.length - 1]?.['total-progress']);
-  const save = m.timings.toArray().find((x) => x.command === 'snapshot-save');
-  assert.ok(save && save.repliedAt >= save.sentAt, 'round-trip time recorded');
-  const blocked = m.jobWarnings.some((w) => w.id === 'monitor-blocked');
-  t.diagnostic(`snapshot-save replied in ${(save.repliedAt - save.sentAt).toFixed(1)} ms; monitor blocked: ${blocked}`);
-  assert.deepEqual(m.jobs.filter((j) => j.id === 'save0'), [], 'the concluded job was dismissed');
-  const info = spawnSync('qemu-img', ['snapshot', '-l', '-U', disk]).stdout.toString();
-  assert.match(info, /snap0/);
-  assert.equal((await m.runJob('snapshot-load', { 'job-id': 'load0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] })).error, undefined);
-  assert.equal((await m.runJob('snapshot-delete', { 'job-id': 'del0', tag: 'snap0', devices: ['disk0'] })).error, undefined);
-  const failed = await m.runJob('snapshot-load', { 'job-id': 'load1', tag: 'no-such-snap', vmstate: 'disk0', devices: ['disk0'] });
-  assert.match(failed.error ?? '', /snapshot|no-such-snap|not found/i);
-});
+for (const version of ['7.2', '10.0'] as const) {
+  test(`snapshot-save, -load and -delete as jobs on a qcow2 disk on QEMU ${version}, with progress and the monitor-blocked check`, { timeout: 240_000 }, async (t) => {
+    const install: QemuInstall | undefined = await needQemuVersion(t, version);
+    if (!install) return;
+    if (!requireComponent(t, 'qemu-img', hasProgram('qemu-img'))) return;
+    const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-snap-'));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    const disk = join(dir, 'disk.qcow2');
+    const made = spawnSync('qemu-img', ['create', '-q', '-f', 'qcow2', disk, '64M']);
+    assert.equal(made.status, 0, made.stderr.toString());
+    const q = await started(t, TestQemu.start({
+      name: 'snap', dir, install,
+      extraArgs: ['-blockdev', `driver=file,filename=${disk},node-name=file0`, '-blockdev', 'driver=qcow2,file=file0,node-name=disk0', '-device', 'virtio-blk-pci,drive=disk0'],
+    }));
+    const m = await monitor(t, q);
+    assert.ok(m.version.startsWith(`${version}.`), m.version);
+    const progress: JobInfo[] = [];
+    const saved = await m.runJob('snapshot-save', { 'job-id': 'save0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] }, (j) => progress.push(j));
+    assert.equal(saved.status, 'concluded');
+    assert.equal(saved.error, undefined);
+    assert.ok(progress.length >= 1, 'progress reported');
+    assert.equal(progress[progress.length - 1]?.['current-progress'], progress[progress.length - 1]?.['total-progress']);
+    const save = m.timings.toArray().find((x) => x.command === 'snapshot-save');
+    assert.ok(save && save.repliedAt >= save.sentAt, 'round-trip time recorded');
+    const blocked = m.jobWarnings.some((w) => w.id === 'monitor-blocked');
+    t.diagnostic(`snapshot-save replied in ${(save.repliedAt - save.sentAt).toFixed(1)} ms; monitor blocked: ${blocked}`);
+    assert.deepEqual(m.jobs.filter((j) => j.id === 'save0'), [], 'the concluded job was dismissed');
+    const info = spawnSync('qemu-img', ['snapshot', '-l', '-U', disk]).stdout.toString();
+    assert.match(info, /snap0/);
+    assert.equal((await m.runJob('snapshot-load', { 'job-id': 'load0', tag: 'snap0', vmstate: 'disk0', devices: ['disk0'] })).error, undefined);
+    assert.equal((await m.runJob('snapshot-delete', { 'job-id': 'del0', tag: 'snap0', devices: ['disk0'] })).error, undefined);
+    const failed = await m.runJob('snapshot-load', { 'job-id': 'load1', tag: 'no-such-snap', vmstate: 'disk0', devices: ['disk0'] });
+    assert.match(failed.error ?? '', /snapshot|no-such-snap|not found/i);
+  });
+}
 
-test('reconnects after QEMU restarts on the same socket', async (t) => {
+test('reconnects after QEMU restarts on the same socket', { timeout: 240_000 }, async (t) => {
   if (!needQemu(t)) return;
   const dir = mkdtempSync(join(tmpdir(), 'qmig-mon-rc-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));

@@ -13,6 +13,7 @@ import { main } from '../../src/cli/main';
 import type { CliIo } from '../../src/cli/command';
 import { checkText } from '../../src/core/vhostuser/check';
 import { loadSpec } from '../../src/core/vhostuser/specSource';
+import { checkUnixSocketPath } from '../../src/core/qmp/socketPath';
 
 /** On PATH, without running it (testpmd would start DPDK's EAL just to print its version). */
 const onPath = (bin: string): boolean => (process.env.PATH ?? '').split(delimiter).some((d) => d !== '' && existsSync(join(d, bin)));
@@ -46,6 +47,7 @@ class Qmp {
     });
   }
   static async open(path: string): Promise<Qmp> {
+    checkUnixSocketPath(path, 'QMP socket');
     const sock = await new Promise<Socket>((resolve, reject) => {
       const s = connect(path, () => resolve(s));
       s.once('error', reject);

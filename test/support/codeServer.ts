@@ -1,6 +1,6 @@
 // E2E harness: a private code-server with the built extension, driven by Playwright through
 // Debian's Chromium. One Workbench per test file; close() ends every process and removes its folder.
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -43,7 +43,20 @@ export interface WorkbenchOptions {
   readonly extensionRoot?: string;
   /** Keep workspace trust on (a folder opens untrusted until the prompt is answered). */
   readonly workspaceTrust?: boolean;
+  /**
+   * Workspace trust on and the folder opened untrusted, without the start-up prompt: the window
+   * is in Restricted Mode until the user trusts it (what works in code-server 4.139: no
+   * `--disable-workspace-trust`, `security.workspace.trust.startupPrompt: never`, a fresh user
+   * data folder that trusts no folder yet).
+   */
+  readonly untrusted?: boolean;
 }
+
+/** The settings that keep a folder untrusted without asking when it opens. */
+const untrustedSettings: Readonly<Record<string, unknown>> = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+};
 
 async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -76,8 +89,8 @@ export class Workbench {
       server = await startCodeServer({
         runDir: join(runDir, 'server'),
         repoRoot: opts.extensionRoot ?? repoRoot,
-        workspaceTrust: opts.workspaceTrust ?? false,
-        ...(opts.settings ? { settings: opts.settings } : {}),
+        workspaceTrust: opts.untrusted === true || (opts.workspaceTrust ?? false),
+        ...(opts.settings || opts.untrusted ? { settings: { ...(opts.untrusted ? untrustedSettings : {}), ...opts.settings } } : {}),
       });
       const browser = await chromium.launchPersistentContext(join(runDir, 'chromium'), {
         executablePath: chromiumPath,
@@ -111,7 +124,8 @@ export class Workbench {
   }
 
   private quickInputRow(text: string): Locator {
-    return this.page.locator('.quick-input-list .monaco-list-row').filter({ hasText: text }).first();
+    // Rows reuse their templates: a detail line hidden now may still hold an earlier pick's text, so only shown text counts.
+    return this.page.locator('.quick-input-list .monaco-list-row').filter({ has: this.page.locator('.monaco-icon-label:visible', { hasText: text }) }).first();
   }
 
   /**
@@ -149,11 +163,70 @@ export class Workbench {
     await this.page.mouse.move(box.x + width + 200, y);
   }
 
+  /**
+   * F5 (Debug: Start Debugging) in the Run and Debug view until `shown` appears. The key goes to
+   * the focused part, so the view's Watch header is focused first, and the key pressed again if
+   * the page ate it.
+   */
+  async startDebugging(shown: Locator, timeoutMs: number): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await this.page.locator('.pane-header', { hasText: 'Watch' }).first().click();
+      await this.page.keyboard.press('F5');
+      if (await shown.waitFor({ timeout: timeoutMs }).then(() => true, () => false)) return;
+    }
+    await shown.waitFor({ timeout: 30_000 });
+  }
+
   /** Chooses the row containing `text` in an open QuickPick. */
   async pick(text: string, timeoutMs = 30_000): Promise<void> {
     const row = this.quickInputRow(text);
     await row.waitFor({ state: 'visible', timeout: timeoutMs });
     await row.click();
+  }
+
+  /**
+   * Answers the questions a command asks one quick input after another: a step with a row whose
+   * label is one of `answers` (a string matches the whole label, a RegExp part of it) gets that
+   * row, any other step its default (Enter), until `done()` holds. Returns what each step offered
+   * and what it got, for the test's diagnostics.
+   */
+  async answerQuickInputs(answers: readonly (string | RegExp)[], done: () => Promise<boolean>, timeoutMs = 120_000): Promise<string[]> {
+    const widget = this.page.locator('.quick-input-widget');
+    const rows = this.page.locator('.quick-input-list .monaco-list-row');
+    const steps: string[] = [];
+    // A row's label is its first label (a detail line is a label of its own).
+    const rowLabels = async (): Promise<string[]> => {
+      const out: string[] = [];
+      for (const row of await rows.all()) out.push(await row.locator('.label-name').first().innerText({ timeout: 1_000 }).catch(() => ''));
+      return out;
+    };
+    const signature = async (): Promise<string> => {
+      const title = await widget.locator('.quick-input-title').innerText({ timeout: 1_000 }).catch(() => '');
+      const placeholder = (await this.quickInput().getAttribute('placeholder', { timeout: 1_000 }).catch(() => null)) ?? '';
+      return `${title} | ${placeholder} | ${(await rowLabels()).join(', ')}`;
+    };
+    await until('the command\'s questions to be answered', timeoutMs, async () => {
+      if (await done()) return true;
+      if (!(await widget.isVisible().catch(() => false))) return undefined;
+      // The command palette that ran the command may still be closing: never answer it.
+      if ((await this.quickInput().inputValue({ timeout: 1_000 }).catch(() => '')).startsWith('>')) return undefined;
+      const before = await signature();
+      const labels = await rowLabels();
+      const index = labels.findIndex((l) => answers.some((a) => (typeof a === 'string' ? l.trim() === a : a.test(l))));
+      if (index >= 0) {
+        steps.push(`${before} → ${labels[index] ?? ''}`);
+        await rows.nth(index).click();
+      } else {
+        steps.push(`${before} → default`);
+        await this.quickInput().press('Enter');
+      }
+      // The step is over once the widget closes or shows the next question.
+      await until('the quick input to move on', 15_000, async () => (!(await widget.isVisible().catch(() => false)) || (await signature()) !== before ? true : undefined));
+      return undefined;
+    }).catch((e: unknown) => {
+      throw new Error(`${e instanceof Error ? e.message : String(e)}; questions so far: ${steps.join('; ') || 'none'}`);
+    });
+    return steps;
   }
 
   /** Texts of the notification toasts currently shown. */
@@ -187,6 +260,35 @@ export class Workbench {
 
   async serverLog(): Promise<string> {
     return readFile(this.server.logFile, 'utf8').catch(() => '');
+  }
+
+  /** Text of the extension's "QEMU Migration" log channel as written so far (every extension host of this run). */
+  extensionLog(): string {
+    const logs = join(this.server.runDir, 'data', 'logs');
+    const out: string[] = [];
+    for (const session of existsSync(logs) ? readdirSync(logs).sort() : []) {
+      for (const host of readdirSync(join(logs, session)).filter((n) => n.startsWith('exthost')).sort()) {
+        const f = join(logs, session, host, 'qemu-migration-workbench.qemu-migration-workbench', 'QEMU Migration.log');
+        if (existsSync(f)) out.push(readFileSync(f, 'utf8'));
+      }
+    }
+    return out.join('');
+  }
+
+  /** Pid of the running extension host (a node process of code-server's group with --type=extensionHost). */
+  extensionHostPid(): number | undefined {
+    for (const name of readdirSync('/proc')) {
+      if (!/^\d+$/.test(name)) continue;
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+        if (pgid !== this.server.pid) continue;
+        if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('--type=extensionHost')) return Number(name);
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return undefined;
   }
 
   /** Keeps code-server's log and the workbench logs (extension host, window) in test-output/logs/<name>. */

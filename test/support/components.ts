@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
+import { findVhostUserBridge } from '../../src/core/qemu/bridge';
 
 /**
  * Real components the integration and e2e tests run against. When one is missing a test
@@ -29,3 +30,14 @@ export function requireComponent(t: TestContext, name: string, present: boolean)
   t.skip(why);
   return false;
 }
+
+/** QEMU's tests/vhost-user-bridge, when built (scripts/setup.sh builds it from QEMU's source). */
+export function bridgePath(): string | undefined {
+  try {
+    return findVhostUserBridge().path;
+  } catch {
+    return undefined;
+  }
+}
+
+export const bridgeInstalled = (): boolean => bridgePath() !== undefined;

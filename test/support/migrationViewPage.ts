@@ -16,6 +16,7 @@ const THEMES: Record<'dark' | 'light', Record<string, string>> = {
     'charts-red': '#f14c4c', 'charts-orange': '#d18616', 'charts-purple': '#b180d7', 'focusBorder': '#007fd4', 'editor-selectionBackground': '#264f78',
     'font-family': 'sans-serif', 'font-size': '13px', 'button-secondaryBackground': '#3a3d41', 'button-secondaryForeground': '#cccccc',
     'editorHoverWidget-background': '#252526', 'editorHoverWidget-foreground': '#cccccc', 'editorHoverWidget-border': '#454545', 'sideBar-background': '#252526',
+    'terminal-ansiCyan': '#11a8cd', 'terminal-ansiMagenta': '#bc3fbc',
   },
   light: {
     'foreground': '#616161', 'editor-foreground': '#3b3b3b', 'editor-background': '#ffffff', 'descriptionForeground': '#717171',
@@ -23,6 +24,7 @@ const THEMES: Record<'dark' | 'light', Record<string, string>> = {
     'charts-red': '#e51400', 'charts-orange': '#d18616', 'charts-purple': '#652d90', 'focusBorder': '#005fb8', 'editor-selectionBackground': '#add6ff',
     'font-family': 'sans-serif', 'font-size': '13px', 'button-secondaryBackground': '#e5e5e5', 'button-secondaryForeground': '#3b3b3b',
     'editorHoverWidget-background': '#f8f8f8', 'editorHoverWidget-foreground': '#3b3b3b', 'editorHoverWidget-border': '#c8c8c8', 'sideBar-background': '#f8f8f8',
+    'terminal-ansiCyan': '#0598bc', 'terminal-ansiMagenta': '#bc05bc',
   },
 };
 
@@ -41,6 +43,14 @@ export function pageHtml(repoRoot: string, theme: 'dark' | 'light', state?: unkn
     getState: () => window.__state,
     setState: (s) => { window.__state = s; },
   });
+  // The other half of encodeMessage: typed arrays back from {$t, b: base64}.
+  window.__decode = (text) => JSON.parse(text, (_k, v) => {
+    if (!v || typeof v !== 'object' || !v.$t || v.b === undefined) return v;
+    const bin = atob(v.b);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return new window[v.$t](bytes.buffer);
+  });
 </script></head><body class="vscode-${theme}"><div id="root"></div></body></html>`;
 }
 
@@ -51,9 +61,9 @@ export async function loadView(page: Page, repoRoot: string, theme: 'dark' | 'li
   await page.waitForFunction(() => (window as unknown as { __posted: { type: string }[] }).__posted.some((m) => m.type === 'ready'));
 }
 
-/** Typed arrays as {$t: constructor name, b: base64} so a model survives page.evaluate's JSON. */
-export function encodeModel(model: MigrationModel): string {
-  return JSON.stringify(model, (_k, v: unknown) => {
+/** Typed arrays as {$t: constructor name, b: base64} so a message survives page.evaluate's JSON; `window.__decode` in the page undoes it. */
+export function encodeMessage(message: unknown): string {
+  return JSON.stringify(message, (_k, v: unknown) => {
     if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
       return { $t: v.constructor.name, b: Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') };
     }
@@ -63,18 +73,8 @@ export function encodeModel(model: MigrationModel): string {
 
 /** Posts a model message to the view (as the host would) and resolves when its first frame is measured. */
 export async function postModel(page: Page, model: MigrationModel, title: string, files: string[]): Promise<void> {
-  await page.evaluate(([text, title, files]) => {
-    const ctors: Record<string, new (b: ArrayBuffer) => ArrayBufferView> = { Float64Array, Uint32Array, Uint8Array, Int32Array, Uint16Array };
-    const model: unknown = JSON.parse(text, (_k, v: { $t?: string; b?: string }) => {
-      if (v && typeof v === 'object' && v.$t && v.b !== undefined) {
-        const bin = atob(v.b);
-        const bytes = new Uint8Array(bin.length);
-        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-        return new ctors[v.$t]!(bytes.buffer);
-      }
-      return v;
-    });
-    window.postMessage({ type: 'model', title, files, model, live: false, following: false }, '*');
-  }, [encodeModel(model), title, files] as const);
+  await page.evaluate((text) => {
+    window.postMessage((window as unknown as { __decode(t: string): unknown }).__decode(text), '*');
+  }, encodeMessage({ type: 'model', title, files, model, live: false, following: false }));
   await page.waitForFunction(() => performance.getEntriesByName('qmig-first-frame').length > 0);
 }

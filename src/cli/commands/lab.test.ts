@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main';
 import type { CliIo } from '../command';
-import { parseLabArgs, parseParamValue } from './lab';
+import { parseLabArgs } from './lab';
+import { parseParamValue } from '../migrationOptions';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
   let out = '';
@@ -58,11 +59,28 @@ test('qmig lab with a missing QEMU exits 1 and names the binary and the flag', a
     const c = capture();
     assert.equal(await main(['lab', 'precopy-multifd', '--out', out, '--qemu', '/nonexistent/qemu-system-x86_64'], c.io), 1);
     assert.match(c.err(), /QEMU binary '\/nonexistent\/qemu-system-x86_64' was not found/);
-    assert.match(c.err(), /--qemu PATH/);
+    assert.match(c.err(), /--qemu 7\.2\|10\.0\|PATH/);
     const rec = JSON.parse(readFileSync(join(out, 'scenario.json'), 'utf8')) as { status: string; failedStep: string };
     assert.equal(rec.status, 'failed');
     assert.equal(rec.failedStep, 'check programs');
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('qmig lab refuses a temporary folder whose socket paths would be cut, naming the socket and its length', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'qmig-lab-long-'));
+  const deep = join(base, 'd'.repeat(100));
+  mkdirSync(deep);
+  const saved = process.env['TMPDIR'];
+  process.env['TMPDIR'] = deep;
+  t.after(() => {
+    if (saved === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = saved;
+    rmSync(base, { recursive: true, force: true });
+  });
+  const c = capture();
+  const code = await main(['lab', 'precopy-multifd', '--out', join(base, 'rec'), '--qemu', process.execPath, '--nasm', process.execPath], c.io);
+  assert.equal(code, 1, c.err());
+  assert.match(c.err(), /socket \/.*src-qmp\.sock in the temporary folder \(TMPDIR\): the path is \d+ bytes long, more than the 107 bytes/);
 });

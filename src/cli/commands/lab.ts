@@ -1,21 +1,21 @@
 import type { CliCommand, CliIo } from '../command';
+import { formatBytes } from '../../core/units';
 import { UsageError } from '../command';
-import {
-  LabAbortedError,
-  LabError,
-  isLabScenario,
-  labDefaults,
-  labScenarios,
-  runLab,
-  type LabOptions,
-  type LabResult,
-} from '../../core/lab/index';
+import { finiteNumber, parseCommandArgs, wholeNumber } from '../args';
+import { capParamHelp, parseCapOption, parseParamOption } from '../migrationOptions';
+import { LabAbortedError, LabError } from '../../core/lab/errors';
+import { isLabScenario, labScenarios } from '../../core/lab/scenarios';
+import { labDefaults } from '../../core/lab/options';
+import { runLab } from '../../core/lab/runner';
+import type { LabOptions, LabResult } from '../../core/lab/types';
+import { findQemuInstalls } from '../../core/qemu/installs';
 
 const HELP = `qmig lab - run a real migration on this host and record it
 
 Usage:
   qmig lab <scenario> --out DIR [options]
   qmig lab --list
+  qmig lab --qemus
 
 Scenarios:
 ${labScenarios.map((s) => `  ${s.name.padEnd(20)} ${s.description}`).join('\n')}
@@ -28,13 +28,21 @@ pages all-zero), migrates, and writes into DIR:
   qmp.jsonl                        every QMP command, reply and event, both sides
   final-query-migrate-{src,dst}.json
   src-guest.log, dst-guest.log     the guest's debug console
-  src-testpmd.log, dst-testpmd.log vhost-user scenario only
+  src-testpmd.log, dst-testpmd.log postcopy-vhost-user only
+  src-bridge.log, dst-bridge.log   *-vhost-user-bridge: tests/vhost-user-bridge output
+  src-qemu-stderr.log, dst-qemu-stderr.log  *-vhost-user-bridge: QEMU's error output
   scenario.json                    what ran: versions, argument arrays, settings, status
 
 Options:
   --out DIR            where to write the recording (required)
-  --qemu PATH          QEMU binary (default ${labDefaults.qemuBinary})
+  --qemu 7.2|10.0|PATH QEMU of both sides: an installed version (see --qemus) or a
+                       binary (default ${labDefaults.qemu} on PATH; cross-version:
+                       the oldest installed)
+  --dst-qemu V|PATH    the destination's QEMU when it differs (cross-version: the
+                       newest installed)
   --testpmd PATH       DPDK testpmd binary (default ${labDefaults.testpmdBinary})
+  --bridge PATH        tests/vhost-user-bridge (default the one scripts/setup.sh
+                       built in $QMW_CACHE/qemu-src/<version>/build)
   --nasm PATH          nasm, assembles the guest (default ${labDefaults.nasmBinary})
   --memory MiB         guest RAM (default ${labDefaults.memoryMiB})
   --dirty-rate MiB/s   how fast the guest writes pages (default per scenario)
@@ -42,107 +50,72 @@ Options:
   --region MiB         size of the region the guest writes (default per scenario)
   --postcopy-after MS  postcopy scenarios: start postcopy this long after migrate,
                        once the first pass is done (default ${labDefaults.postcopyAfterMs})
-  --cap NAME=on|off    migration capability override (repeatable)
-  --param NAME=VALUE   migration parameter override (repeatable); VALUE is JSON,
-                       or a number with K/M/G suffix (binary), or text
+${capParamHelp}
   --trace PATTERN      trace pattern, replaces the scenario's list (repeatable;
                        a leading - disables)
   --accel LIST         accelerators in order, comma-separated (default ${labDefaults.accelerators.join(',')})
   --timeout MS         limit for the whole run (default ${labDefaults.timeoutMs})
   --json               print the result as JSON on stdout
   --list               list the scenarios
+  --qemus              list the QEMUs found: on PATH and set up by scripts/setup.sh
+                       in $QMW_CACHE/qemu (version read from each binary)
+  --help, -h           show this help
 
-Progress goes to stderr. Exit status: 0 completed, 1 failed, 130 interrupted.
+Progress goes to stderr. Exit status: 0 completed, 1 failed, 2 bad usage,
+130 interrupted (Ctrl-C or SIGTERM).
 Every process is ended and the temporary directory removed in all cases.
 `;
 
 interface Parsed {
+  help: boolean;
   scenario?: string;
   list: boolean;
+  qemus: boolean;
   json: boolean;
   opts: Partial<LabOptions> & { capabilities: Record<string, boolean>; parameters: Record<string, unknown> };
-  traces: string[];
 }
 
-function intArg(flag: string, v: string): number {
-  if (!/^\d+$/.test(v)) throw new UsageError(`${flag} needs a whole number, got '${v}'`);
-  return Number(v);
-}
-
-/** Splits NAME=VALUE. */
-function pair(flag: string, v: string): [string, string] {
-  const i = v.indexOf('=');
-  if (i <= 0) throw new UsageError(`${flag} needs NAME=VALUE, got '${v}'`);
-  return [v.slice(0, i), v.slice(i + 1)];
-}
-
-/** A migration parameter value: JSON when it parses, sizes like 64M as bytes, else the text. */
-export function parseParamValue(text: string): unknown {
-  const size = /^(\d+)([KMG])$/i.exec(text);
-  if (size) {
-    const shift = { K: 10, M: 20, G: 30 }[(size[2] ?? 'K').toUpperCase() as 'K' | 'M' | 'G'];
-    return Number(size[1]) * 2 ** shift;
-  }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
-function parseCap(v: string): [string, boolean] {
-  const [name, state] = pair('--cap', v);
-  if (['on', 'true', 'yes', '1'].includes(state)) return [name, true];
-  if (['off', 'false', 'no', '0'].includes(state)) return [name, false];
-  throw new UsageError(`--cap ${name}= needs on or off, got '${state}'`);
-}
+const options = {
+  out: { type: 'string' }, qemu: { type: 'string' }, 'dst-qemu': { type: 'string' }, testpmd: { type: 'string' }, nasm: { type: 'string' }, bridge: { type: 'string' },
+  memory: { type: 'string' }, 'dirty-rate': { type: 'string' }, region: { type: 'string' },
+  'postcopy-after': { type: 'string' }, timeout: { type: 'string' }, 'zero-share': { type: 'string' },
+  cap: { type: 'string', multiple: true }, param: { type: 'string', multiple: true }, trace: { type: 'string', multiple: true },
+  accel: { type: 'string' }, json: { type: 'boolean' }, list: { type: 'boolean' }, qemus: { type: 'boolean' },
+} as const;
 
 export function parseLabArgs(args: readonly string[]): Parsed {
-  const p: Parsed = { list: false, json: false, opts: { capabilities: {}, parameters: {} }, traces: [] };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (!a.startsWith('--')) {
-      if (p.scenario !== undefined) throw new UsageError(`unexpected argument '${a}'`);
-      p.scenario = a;
-      continue;
-    }
-    const eq = a.indexOf('=');
-    const flag = eq > 0 ? a.slice(0, eq) : a;
-    if (flag === '--list') { p.list = true; continue; }
-    if (flag === '--json') { p.json = true; continue; }
-    const value = eq > 0 ? a.slice(eq + 1) : args[++i];
-    if (value === undefined) throw new UsageError(`${flag} needs a value`);
-    switch (flag) {
-      case '--out': p.opts.outDir = value; break;
-      case '--qemu': p.opts.qemuBinary = value; break;
-      case '--testpmd': p.opts.testpmdBinary = value; break;
-      case '--nasm': p.opts.nasmBinary = value; break;
-      case '--memory': p.opts.memoryMiB = intArg(flag, value); break;
-      case '--dirty-rate': p.opts.dirtyRateMiBps = intArg(flag, value); break;
-      case '--region': p.opts.dirtyRegionMiB = intArg(flag, value); break;
-      case '--postcopy-after': p.opts.postcopyAfterMs = intArg(flag, value); break;
-      case '--timeout': p.opts.timeoutMs = intArg(flag, value); break;
-      case '--zero-share': {
-        const n = Number(value);
-        if (value.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--zero-share needs a number, got '${value}'`);
-        p.opts.zeroShare = n;
-        break;
-      }
-      case '--cap': { const [k, s] = parseCap(value); p.opts.capabilities[k] = s; break; }
-      case '--param': { const [k, v] = pair(flag, value); p.opts.parameters[k] = parseParamValue(v); break; }
-      case '--trace': p.traces.push(value); break;
-      case '--accel': p.opts.accelerators = value.split(',').map((s) => s.trim()).filter((s) => s !== ''); break;
-      default: throw new UsageError(`unknown option ${flag}`);
-    }
+  const { values: v, positionals } = parseCommandArgs(args, options);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1] ?? ''}'`);
+  const opts: Parsed['opts'] = { capabilities: {}, parameters: {} };
+  const given = {
+    outDir: v.out, qemu: v.qemu, dstQemu: v['dst-qemu'], testpmdBinary: v.testpmd, nasmBinary: v.nasm, bridgeBinary: v.bridge,
+    memoryMiB: wholeNumber('memory', v.memory, 1),
+    dirtyRateMiBps: wholeNumber('dirty-rate', v['dirty-rate']),
+    dirtyRegionMiB: wholeNumber('region', v.region, 1),
+    postcopyAfterMs: wholeNumber('postcopy-after', v['postcopy-after']),
+    timeoutMs: wholeNumber('timeout', v.timeout, 1),
+    zeroShare: finiteNumber('zero-share', v['zero-share']),
+  };
+  for (const [k, value] of Object.entries(given)) if (value !== undefined) Object.assign(opts, { [k]: value });
+  for (const c of v.cap ?? []) {
+    const [k, on] = parseCapOption(c);
+    opts.capabilities[k] = on;
   }
-  if (p.traces.length) p.opts.traceEvents = p.traces;
-  return p;
+  for (const p of v.param ?? []) {
+    const [k, value] = parseParamOption(p);
+    opts.parameters[k] = value;
+  }
+  if (v.trace?.length) opts.traceEvents = v.trace;
+  if (v.accel !== undefined) opts.accelerators = v.accel.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return { help: v.help === true, list: v.list === true, qemus: v.qemus === true, json: v.json === true, opts, ...(positionals[0] !== undefined ? { scenario: positionals[0] } : {}) };
 }
 
 function summarize(r: LabResult): string {
   const src = r.finalQueryMigrate.src;
   const dst = r.finalQueryMigrate.dst;
-  const lines = [`${r.scenario}: ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s → ${r.outDir}`];
+  const v = r.qemuVersions;
+  const versions = v.src !== undefined && v.dst !== undefined && v.src !== v.dst ? `QEMU ${v.src} → ${v.dst}` : `QEMU ${v.src ?? v.dst ?? '?'}`;
+  const lines = [`${r.scenario} (${versions}): ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s → ${r.outDir}`];
   if (src) {
     const ram = src.ram;
     lines.push(
@@ -154,14 +127,33 @@ function summarize(r: LabResult): string {
     const bt = dst['postcopy-blocktime'];
     lines.push(`  destination: ${dst.status}${bt !== undefined ? `, postcopy blocktime ${bt} ms` : ''}`);
   }
+  if (r.cpr) {
+    const c = r.cpr;
+    lines.push(
+      `  ${c.mode}: guest paused ${c.pauseMs} ms from migrate to running on the new QEMU` +
+        (c.stateFileBytes !== undefined ? `, state file ${formatBytes(c.stateFileBytes)} for ${formatBytes(c.guestRamBytes)} of RAM kept in place` : '') +
+        `; guest sweep ${c.lastSourceSweep} → ${c.firstDestinationSweep}`,
+    );
+  }
   return lines.join('\n') + '\n';
 }
 
 async function run(args: string[], io: CliIo): Promise<number> {
   const p = parseLabArgs(args);
+  if (p.help) {
+    io.out(HELP);
+    return 0;
+  }
   if (p.list) {
     for (const s of labScenarios) io.out(`${s.name}\t${s.description}\n`);
     return 0;
+  }
+  if (p.qemus) {
+    const found = await findQemuInstalls();
+    for (const i of found.installs) io.out(`${i.versionText}\t${i.binary}\t${i.firmwareDir ?? '-'}\t${i.origin}\n`);
+    for (const e of found.problems) io.err(`qmig lab: ${e.message}\n`);
+    if (found.installs.length === 0) io.err('qmig lab: no QEMU found (bash scripts/setup.sh installs QEMU 7.2 and 10.0.2)\n');
+    return found.installs.length > 0 ? 0 : 1;
   }
   if (p.scenario === undefined) throw new UsageError('name a scenario (qmig lab --list shows them)');
   if (!isLabScenario(p.scenario)) throw new UsageError(`unknown scenario '${p.scenario}'; choose from ${labScenarios.map((s) => s.name).join(', ')}`);
@@ -191,7 +183,7 @@ async function run(args: string[], io: CliIo): Promise<number> {
 
 export const labCommand: CliCommand = {
   name: 'lab',
-  summary: 'run a real migration scenario (precopy multifd, postcopy, vhost-user) and record it',
+  summary: 'run a real migration scenario (precopy multifd, postcopy, vhost-user, CPR, cross-version) and record it',
   help: HELP,
   run,
 };

@@ -2,7 +2,7 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { main } from '../main';
 import type { CliIo } from '../command';
-import { jsonErrorPosition, parseArgsJson } from './qmp';
+import { parseArgsJson } from './qmp';
 import { ScriptedQmpPeer, type PeerConnection } from '../../core/qmp/testing/scriptedPeer';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
@@ -36,18 +36,6 @@ async function serve(peer: ScriptedQmpPeer, respond: (conn: PeerConnection, cmd:
     respond(conn, next);
   }
 }
-
-test('jsonErrorPosition finds the first bad character', () => {
-  assert.equal(jsonErrorPosition('{"a":1}'), -1);
-  assert.equal(jsonErrorPosition('{"a":}'), 5);
-  assert.equal(jsonErrorPosition('{a:1}'), 1);
-  assert.equal(jsonErrorPosition('{"a":1'), 6);
-  assert.equal(jsonErrorPosition('{"a":1} x'), 8);
-  assert.equal(jsonErrorPosition('[1, 2,]'), 6);
-  assert.equal(jsonErrorPosition('{"s":"\\x"}'), 7);
-  assert.equal(jsonErrorPosition('{"n":-}'), 6);
-  for (const ok of ['{"a":[1,2.5e-3,true,false,null,"\\u00e9"],"b":{}}', ' [ ] ', '"x"', '0']) assert.equal(jsonErrorPosition(ok), -1, ok);
-});
 
 test('parseArgsJson names the position, line and column', () => {
   assert.throws(() => parseArgsJson('{"uri":\n  unix}'), /position 10 \(line 2, column 3\) near "unix}"/);

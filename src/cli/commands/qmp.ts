@@ -1,5 +1,6 @@
-import { parseArgs } from 'node:util';
 import { UsageError, type CliCommand, type CliIo } from '../command';
+import { parseCommandArgs, wholeNumber } from '../args';
+import { describeJsonPosition, jsonErrorPosition } from '../../core/qmp/jsonPosition';
 import { QmpClient, type QmpConnectOptions } from '../../core/qmp/client';
 import { QmpError, QmpTimeoutError } from '../../core/qmp/errors';
 import type { QmpEvent } from '../../core/qmp/messages';
@@ -23,9 +24,11 @@ Options:
                  (default: 10 s to connect, 60 s per command, events without limit)
   --oob          send the command out-of-band (exec-oob); needs a QEMU that offers 'oob'
   --help, -h     show this help
+An option that takes a value takes the next argument: --hmp -h sends '-h', it is no help.
 
-Exit status: 0 success, 1 QMP error (stderr "ErrorClass: description"), connection
-failure or timeout, 2 bad usage (e.g. ARGS_JSON that is not a JSON object).
+Exit status: 0 success, 1 QMP error (stderr "ErrorClass: description"), a reply of the
+wrong shape, connection failure or timeout, 2 bad usage (e.g. ARGS_JSON that is not a
+JSON object), 130 Ctrl-C (SIGINT), 143 SIGTERM.
 
 Examples:
   qmig qmp /tmp/src.sock query-status
@@ -37,144 +40,16 @@ Examples:
   qmig qmp /tmp/src.sock migrate-pause --oob
 `;
 
-/** Offset of the first character where `text` stops being valid JSON, or -1 when it is valid. */
-export function jsonErrorPosition(text: string): number {
-  let i = 0;
-  const fail = (): never => {
-    throw new JsonStop(i);
-  };
-  const ws = (): void => {
-    while (i < text.length && ' \t\n\r'.includes(text.charAt(i))) i++;
-  };
-  const literal = (word: string): void => {
-    for (const ch of word) {
-      if (text.charAt(i) !== ch) fail();
-      i++;
-    }
-  };
-  const string = (): void => {
-    i++;
-    for (;;) {
-      if (i >= text.length) fail();
-      const ch = text.charAt(i);
-      if (ch === '"') {
-        i++;
-        return;
-      }
-      if (ch < ' ') fail();
-      if (ch === '\\') {
-        i++;
-        const esc = text.charAt(i);
-        if (esc === 'u') {
-          for (let k = 1; k <= 4; k++) {
-            if (!/[0-9a-fA-F]/.test(text.charAt(i + k))) {
-              i += k;
-              fail();
-            }
-          }
-          i += 5;
-          continue;
-        }
-        if (!'"\\/bfnrt'.includes(esc) || esc === '') fail();
-      }
-      i++;
-    }
-  };
-  const digits = (): void => {
-    if (!/[0-9]/.test(text.charAt(i))) fail();
-    while (/[0-9]/.test(text.charAt(i))) i++;
-  };
-  const number = (): void => {
-    if (text.charAt(i) === '-') i++;
-    if (text.charAt(i) === '0') i++;
-    else digits();
-    if (text.charAt(i) === '.') {
-      i++;
-      digits();
-    }
-    if (text.charAt(i) === 'e' || text.charAt(i) === 'E') {
-      i++;
-      if (text.charAt(i) === '+' || text.charAt(i) === '-') i++;
-      digits();
-    }
-  };
-  const value = (): void => {
-    ws();
-    const ch = text.charAt(i);
-    if (ch === '{') {
-      i++;
-      ws();
-      if (text.charAt(i) === '}') {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text.charAt(i) !== '"') fail();
-        string();
-        ws();
-        if (text.charAt(i) !== ':') fail();
-        i++;
-        value();
-        ws();
-        if (text.charAt(i) === ',') i++;
-        else if (text.charAt(i) === '}') {
-          i++;
-          return;
-        } else fail();
-      }
-    }
-    if (ch === '[') {
-      i++;
-      ws();
-      if (text.charAt(i) === ']') {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text.charAt(i) === ',') i++;
-        else if (text.charAt(i) === ']') {
-          i++;
-          return;
-        } else fail();
-      }
-    }
-    if (ch === '"') return string();
-    if (ch === 't') return literal('true');
-    if (ch === 'f') return literal('false');
-    if (ch === 'n') return literal('null');
-    if (ch === '-' || (ch >= '0' && ch <= '9')) return number();
-    fail();
-  };
-  try {
-    value();
-    ws();
-    return i < text.length ? i : -1;
-  } catch (e) {
-    if (e instanceof JsonStop) return e.position;
-    throw e;
-  }
-}
-
-class JsonStop {
-  constructor(readonly position: number) {}
-}
-
 /** Parses ARGS_JSON; a UsageError names the position (and line/column) of a syntax error. */
 export function parseArgsJson(text: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (e) {
-    const pos = Math.max(0, jsonErrorPosition(text));
-    const before = text.slice(0, pos);
-    const line = before.split('\n').length;
-    const column = pos - before.lastIndexOf('\n');
+    const pos = jsonErrorPosition(text, e);
     const near = pos < text.length ? `near ${JSON.stringify(text.slice(pos, pos + 12))}` : 'at the end of the input';
     const why = e instanceof Error ? e.message : String(e);
-    throw new UsageError(`ARGS_JSON is not valid JSON: error at position ${pos} (line ${line}, column ${column}) ${near}: ${why}`);
+    throw new UsageError(`ARGS_JSON is not valid JSON: error at ${describeJsonPosition(text, pos)} ${near}: ${why}`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const what = Array.isArray(value) ? 'an array' : value === null ? 'null' : `a ${typeof value}`;
@@ -183,36 +58,21 @@ export function parseArgsJson(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function parseCount(name: string, text: string | undefined, min: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text) || Number(text) < min) {
-    throw new UsageError(`--${name} needs a whole number of at least ${min}, got '${text}'`);
-  }
-  return Number(text);
-}
-
 function formatEvent(e: QmpEvent): string {
   return JSON.stringify({ event: e.event, data: e.data, timestamp: e.timestamp });
 }
 
 async function run(args: string[], io: CliIo): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        hmp: { type: 'string' },
-        events: { type: 'string' },
-        timeout: { type: 'string' },
-        oob: { type: 'boolean' },
-      },
-    });
-  } catch (e) {
-    throw new UsageError(e instanceof Error ? e.message : String(e));
+  const { values, positionals } = parseCommandArgs(args, {
+    hmp: { type: 'string' },
+    events: { type: 'string' },
+    timeout: { type: 'string' },
+    oob: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(help);
+    return 0;
   }
-  const { values, positionals } = parsed;
   const [socket, command, argsJson, ...extra] = positionals;
   if (socket === undefined) throw new UsageError('missing SOCKET (a unix socket path or tcp:HOST:PORT)');
   const target = (() => {
@@ -228,8 +88,8 @@ async function run(args: string[], io: CliIo): Promise<number> {
     throw new UsageError(`give either COMMAND ('${command}') or --hmp, not both`);
   }
   if (hmpLine !== undefined && values.oob) throw new UsageError('--oob applies to QMP commands, not --hmp');
-  const events = parseCount('events', values.events, 1) ?? 0;
-  const timeoutMs = parseCount('timeout', values.timeout, 1);
+  const events = wholeNumber('events', values.events, 1) ?? 0;
+  const timeoutMs = wholeNumber('timeout', values.timeout, 1);
   if (command === undefined && hmpLine === undefined && events === 0) {
     throw new UsageError('nothing to do: give a COMMAND, --hmp LINE or --events N');
   }

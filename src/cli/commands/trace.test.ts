@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { main } from '../main';
 import type { CliIo } from '../command';
 import { parseUniqCounts, qemuFixtures, recordings } from '../../core/trace/testSupport';
@@ -35,12 +36,13 @@ test('qmig trace stats: text summary, --trace-events, malformed line numbers and
     const f = join(dir, 't.log');
     writeFileSync(f, '1@1.000001:multifd_send_fill channel 0 packet_num 1 flags 0x0 next packet size 0\nhello\n1@1.000002:multifd_send_fill channel zz\n');
     const c = capture();
-    assert.equal(await main(['trace', 'stats', f, '--trace-events', join(qemuFixtures, '10.2.50', 'migration')], c.io), 0, c.err());
+    assert.equal(await main(['trace', 'stats', f, '--trace-events', join(qemuFixtures, '10.2.50', 'migration')], c.io), 1, c.err());
+    assert.match(c.err(), /t\.log: 1 malformed line \(first: line 3 multifd_send_fill\)/);
     assert.match(c.out(), /1 events in 3 lines/);
     assert.match(c.out(), /other lines: 1 \(first at 2\)/);
     assert.match(c.out(), /malformed: 1 \(first at 3 multifd_send_fill\)/);
     const j = capture();
-    assert.equal(await main(['trace', 'stats', f, join(legacy, 'dst-trace.log'), '--json', '--qemu-version', '10.2.50'], j.io), 0);
+    assert.equal(await main(['trace', 'stats', f, join(legacy, 'dst-trace.log'), '--json', '--qemu-version', '10.2.50'], j.io), 1);
     const o = JSON.parse(j.out()) as { events: Record<string, number>; malformed: number; other: number; files: unknown[] };
     assert.equal(o.files.length, 2);
     assert.equal(o.events.multifd_send_fill, 1);
@@ -88,4 +90,40 @@ test('qmig trace export: jsonl, csv and chrome (multifd channels as tracks)', as
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('qmig trace stats says a file is not a trace, cut short or malformed, and exits 1', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-trace-bad-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const random = join(dir, 'random.bin');
+  writeFileSync(random, Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 2654435761) >>> 11 & 0xff)));
+  const magic = join(dir, 'broken.simple');
+  writeFileSync(magic, Buffer.concat([Buffer.alloc(8, 0xff), Buffer.alloc(8, 0x11), Buffer.alloc(100, 1)]));
+  const times = join(dir, 'times.log');
+  writeFileSync(times, '27237@1795296049.12345678901:migration_bitmap_sync_end dirty_pages 1\n27237@99999999999999999999.000001:migration_bitmap_sync_end dirty_pages 2\n');
+  const big = join(dir, 'big.log');
+  writeFileSync(big, '27237@1795296049.029148:migration_bitmap_sync_end dirty_pages 18446744073709551617\n');
+  const text = join(dir, 'notes.txt');
+  writeFileSync(text, 'just some notes\nnothing to see\n');
+  const good = Buffer.from('27237@1795296049.029148:migration_bitmap_sync_end dirty_pages 5\n'.repeat(5000));
+  const cut = join(dir, 'cut.log.gz');
+  const gz = gzipSync(good);
+  writeFileSync(cut, gz.subarray(0, gz.length - 12));
+  for (const [file, expected] of [
+    [random, /random\.bin: byte offset \d+: not a QEMU trace: binary data/],
+    [magic, /broken\.simple: byte offset 8: not a QEMU trace: a simpletrace header with the wrong magic/],
+    [times, /times\.log: 2 malformed lines \(first: line 1 \(bad timestamp\), line 2 \(bad timestamp\)\)/],
+    [big, /big\.log: 1 malformed line \(first: line 1 migration_bitmap_sync_end\)/],
+    [text, /notes\.txt: no QEMU trace event in its 2 lines/],
+    [dir, /qmig-trace-bad-\w+ is a directory, not a trace file/],
+    [cut, /cut\.log\.gz: byte offset \d+ of the decompressed data .*gzip data ends early.*whole lines before it are kept/],
+  ] as const) {
+    const c = capture();
+    assert.equal(await main(['trace', 'stats', file, '--qemu-version', '7.2'], c.io), 1, `${file}: ${c.err()}`);
+    assert.match(c.err(), expected);
+  }
+  const c = capture();
+  assert.equal(await main(['trace', 'stats', cut, '--qemu-version', '7.2', '--json'], c.io), 1);
+  const j = JSON.parse(c.out()) as { totalEvents: number; errors: string[] };
+  assert.ok(j.totalEvents > 4000 && j.totalEvents < 5000, `${j.totalEvents} events kept of 5000`);
 });

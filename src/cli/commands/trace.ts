@@ -1,16 +1,16 @@
 /** `qmig trace`: statistics, exports and following of QEMU trace files. */
 import { createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { UsageError, type CliCommand, type CliIo } from '../command';
-import { catalogueFromText, loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
-import { builtinCatalogue } from '../../core/trace/catalogues/index';
+import { interruptedExitCode, UsageError, type CliCommand, type CliIo } from '../command';
+import { parseCommandArgs } from '../args';
+import { reportTraceProblems } from '../traceProblems';
+import type { Catalogue } from '../../core/trace/catalogue';
+import { qemuTreesAmong, resolveCatalogue, type ResolvedCatalogue } from '../../core/trace/catalogueResolver';
 import { exportFormats, exportStore, type ExportFormat } from '../../core/trace/export';
 import { followTrace } from '../../core/trace/follow';
 import type { TraceStore } from '../../core/trace/store';
 import { traceSummaryText } from '../../core/trace/summary';
-import { guessQemuVersion } from '../../core/trace/versionGuess';
 import { prestartTraceWorkersFor, readTraceInWorker } from '../../core/trace/workerClient';
-import { readFile } from 'node:fs/promises';
 
 const HELP = `Usage:
   qmig trace stats FILE... [--trace-events DIR|--qemu-version V] [--json]
@@ -23,16 +23,29 @@ plain, .gz or .xz) and simpletrace v4 binaries.
 Options:
   --trace-events DIR   decode with the trace-events files under DIR (a QEMU tree),
                        or with one file such as build/trace/trace-events-all
-  --qemu-version V     use the built-in catalogue of QEMU V (7.2, 9.0, 10.2.50);
-                       default: guessed from the first file
+  --qemu-version V     use the built-in catalogue of QEMU V (7.2, 9.0, 10.0, 10.2.50);
+                       default: per file, the catalogue that fits (the current
+                       folder's trace-events when it is a QEMU tree and the trace
+                       fits them, else the best built-in), said on stderr
   --json               stats: print one JSON object
   --format F           export: jsonl, csv or chrome (Chrome trace-event JSON;
                        multifd channels become tracks)
   --out FILE           export: write to FILE instead of standard output
   --from-end           follow: only events written from now on
+  --help, -h           show this help
+
+A file that is cut short (a truncated .gz or .xz, a file that shrank while read) keeps
+what was read; the error names the byte offset where it stops.
+
+Exit status: 0 every file read whole and every event line decoded; 1 a file is not a
+trace (binary data, a broken simpletrace header), was cut short, could not be read, or
+has malformed lines (numbers beyond 64 bits, impossible timestamps, a format that does
+not match the catalogue): stderr says which, with the file and line or byte offset;
+2 bad usage; 130 follow ended by Ctrl-C (SIGINT), 143 by SIGTERM.
 `;
 
 interface Parsed {
+  help: boolean;
   sub: string;
   files: string[];
   json: boolean;
@@ -43,48 +56,51 @@ interface Parsed {
   fromEnd: boolean;
 }
 
-function parseArgs(args: string[]): Parsed {
-  const [sub, ...rest] = args;
-  if (sub === undefined) throw new UsageError('missing subcommand (stats, export or follow)');
-  const p: Parsed = { sub, files: [], json: false, fromEnd: false };
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i]!;
-    const value = (): string => {
-      const v = rest[++i];
-      if (v === undefined) throw new UsageError(`${a} needs a value`);
-      return v;
-    };
-    if (a === '--json') p.json = true;
-    else if (a === '--from-end') p.fromEnd = true;
-    else if (a === '--trace-events') p.traceEvents = value();
-    else if (a === '--qemu-version') p.qemuVersion = value();
-    else if (a === '--format') p.format = value();
-    else if (a === '--out' || a === '-o') p.out = value();
-    else if (a.startsWith('-') && a !== '-') throw new UsageError(`unknown option ${a}`);
-    else p.files.push(a);
-  }
+function parse(args: string[]): Parsed {
+  const { values: v, positionals } = parseCommandArgs(args, {
+    json: { type: 'boolean' }, 'from-end': { type: 'boolean' }, 'trace-events': { type: 'string' },
+    'qemu-version': { type: 'string' }, format: { type: 'string' }, out: { type: 'string', short: 'o' },
+  });
+  const [sub = '', ...files] = positionals;
+  const p: Parsed = {
+    help: v.help === true, sub, files, json: v.json === true, fromEnd: v['from-end'] === true,
+    ...(v['trace-events'] !== undefined ? { traceEvents: v['trace-events'] } : {}),
+    ...(v['qemu-version'] !== undefined ? { qemuVersion: v['qemu-version'] } : {}),
+    ...(v.format !== undefined ? { format: v.format } : {}),
+    ...(v.out !== undefined ? { out: v.out } : {}),
+  };
+  if (p.help) return p;
+  if (sub === '') throw new UsageError('missing subcommand (stats, export or follow)');
   if (p.traceEvents !== undefined && p.qemuVersion !== undefined) throw new UsageError('use either --trace-events or --qemu-version');
   if (p.files.length === 0) throw new UsageError('missing trace file');
   return p;
 }
 
-async function chooseCatalogue(p: Parsed, io: CliIo): Promise<Catalogue> {
-  // For a big first file, the read's workers boot while the catalogue is chosen.
-  await prestartTraceWorkersFor(p.files[0]!);
-  if (p.traceEvents !== undefined) {
-    const st = await stat(p.traceEvents).catch(() => undefined);
-    if (!st) throw new Error(`cannot read ${p.traceEvents}: no such file or directory`);
-    const cat = st.isDirectory() ? await loadCatalogueFromDir(p.traceEvents) : catalogueFromText(await readFile(p.traceEvents, 'utf8'), p.traceEvents);
-    for (const e of cat.errors.slice(0, 5)) io.err(`${e.file}:${e.line}:${e.column}: ${e.message}\n`);
-    return cat;
+/** The catalogue of one file (catalogueResolver); a poor fit is said on stderr. */
+/** Every FILE is a readable regular file (or a FIFO), else a message naming it and what it is. */
+async function checkFiles(files: readonly string[]): Promise<void> {
+  for (const f of files) {
+    const st = await stat(f).catch((e: unknown) => e as NodeJS.ErrnoException);
+    if (st instanceof Error) throw new Error(`cannot read ${f}: ${st.code === 'ENOENT' ? 'no such file' : st.code === 'EACCES' ? 'permission denied' : st.message}`);
+    if (st.isDirectory()) throw new Error(`${f} is a directory, not a trace file`);
   }
-  if (p.qemuVersion !== undefined) return builtinCatalogue(p.qemuVersion);
-  return (await guessQemuVersion(p.files[0]!)).catalogue;
+}
+
+async function chooseCatalogue(p: Parsed, io: CliIo, file = p.files[0]!): Promise<ResolvedCatalogue> {
+  await checkFiles(p.files);
+  // For a big file read with workers, they boot while the catalogue is chosen.
+  await prestartTraceWorkersFor(file, { callerReads: true });
+  const forced = p.traceEvents !== undefined ? { path: p.traceEvents } : p.qemuVersion !== undefined ? { version: p.qemuVersion } : undefined;
+  const r = await resolveCatalogue(file, { forced, trees: qemuTreesAmong([{ path: process.cwd(), origin: 'current folder' }]), onTreeProblem: (m) => io.err(`qmig trace: ${m}\n`) });
+  for (const e of r.catalogue.errors.slice(0, 5)) io.err(`${e.file}:${e.line}:${e.column}: ${e.message}\n`);
+  if (r.choice.warning) io.err(`qmig trace: ${file}: ${r.choice.warning}\n`);
+  return r;
 }
 
 async function statsOf(file: string, cat: Catalogue, io: CliIo): Promise<{ store: TraceStore; seconds: number }> {
   const t0 = process.hrtime.bigint();
-  const store = await readTraceInWorker(file, cat, { signal: io.signal });
+  // This thread would only wait for workers: it reads too (alone, or ranges beside them).
+  const store = await readTraceInWorker(file, cat, { signal: io.signal, callerReads: true });
   return { store, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
 }
 
@@ -117,18 +133,20 @@ function summaryJson(file: string, store: TraceStore, seconds: number): Record<s
 }
 
 async function stats(p: Parsed, io: CliIo): Promise<number> {
-  const cat = await chooseCatalogue(p, io);
   const results: Record<string, unknown>[] = [];
+  const sources: string[] = [];
   let failed = false;
   for (const file of p.files) {
+    const { catalogue: cat, choice } = await chooseCatalogue(p, io, file);
     const { store, seconds } = await statsOf(file, cat, io);
-    for (const e of store.errors) { io.err(`qmig trace: ${file}: ${e}\n`); failed = true; }
-    results.push(summaryJson(file, store, seconds));
-    if (!p.json) io.out(traceSummaryText({ file, store, seconds, catalogue: cat.source }));
+    if (reportTraceProblems('trace', file, store, cat.source, io)) failed = true;
+    if (p.json) results.push({ ...summaryJson(file, store, seconds), catalogue: cat.source, catalogueChoice: choice });
+    sources.push(cat.source);
+    if (!p.json) io.out(traceSummaryText({ file, store, seconds, catalogue: cat.source, choice }));
   }
   if (p.json) {
     const one = results.length === 1 ? results[0]! : mergeJson(results);
-    io.out(JSON.stringify({ ...one, catalogue: cat.source }) + '\n');
+    io.out(JSON.stringify({ ...one, catalogue: [...new Set(sources)].join(', ') }) + '\n');
   }
   return failed ? 1 : 0;
 }
@@ -150,9 +168,9 @@ async function exportCmd(p: Parsed, io: CliIo): Promise<number> {
   if (p.files.length !== 1) throw new UsageError('export takes exactly one trace file');
   const format = p.format as ExportFormat | undefined;
   if (format === undefined || !exportFormats.includes(format)) throw new UsageError(`--format must be one of ${exportFormats.join(', ')}`);
-  const cat = await chooseCatalogue(p, io);
-  const store = await readTraceInWorker(p.files[0]!, cat, { signal: io.signal });
-  for (const e of store.errors) io.err(`qmig trace: ${p.files[0]}: ${e}\n`);
+  const { catalogue: cat } = await chooseCatalogue(p, io);
+  const store = await readTraceInWorker(p.files[0]!, cat, { signal: io.signal, callerReads: true });
+  const bad = reportTraceProblems('trace', p.files[0]!, store, cat.source, io);
   if (p.out === undefined) {
     await exportStore(store, format, (s) => io.out(s));
   } else {
@@ -161,12 +179,12 @@ async function exportCmd(p: Parsed, io: CliIo): Promise<number> {
     await Promise.race([exportStore(store, format, (s) => (ws.write(s) ? undefined : new Promise<void>((r) => ws.once('drain', () => r())))), failed]);
     await new Promise<void>((resolve, reject) => ws.end((e?: Error | null) => (e ? reject(e) : resolve())));
   }
-  return store.errors.length ? 1 : 0;
+  return bad ? 1 : 0;
 }
 
 async function follow(p: Parsed, io: CliIo): Promise<number> {
   if (p.files.length !== 1) throw new UsageError('follow takes exactly one trace file');
-  const cat = p.traceEvents !== undefined || p.qemuVersion !== undefined ? await chooseCatalogue(p, io) : builtinCatalogue('10.2.50');
+  const { catalogue: cat } = await chooseCatalogue(p, io);
   await followTrace(p.files[0]!, cat, {
     signal: io.signal,
     fromEnd: p.fromEnd,
@@ -174,7 +192,8 @@ async function follow(p: Parsed, io: CliIo): Promise<number> {
     onError: (m) => io.err(`qmig trace: ${m}\n`),
     onBatch: (store) => void exportStore(store, 'jsonl', (s) => io.out(s)),
   });
-  return 0;
+  // Following ends only when stopped: by a signal, which the exit status says.
+  return io.signal.aborted ? interruptedExitCode(io.signal) : 0;
 }
 
 export const traceCommand: CliCommand = {
@@ -182,7 +201,11 @@ export const traceCommand: CliCommand = {
   summary: 'statistics, export (jsonl/csv/chrome) and follow of QEMU trace files',
   help: HELP,
   async run(args: string[], io: CliIo): Promise<number> {
-    const p = parseArgs(args);
+    const p = parse(args);
+    if (p.help) {
+      io.out(HELP);
+      return 0;
+    }
     switch (p.sub) {
       case 'stats': return stats(p, io);
       case 'export': return exportCmd(p, io);

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../main';
 import type { CliIo } from '../command';
-import { rstPath, testdata, txtPath } from '../../core/vhostuser/testSupport';
+import { bridgePath, rstPath, testdata, txtPath } from '../../core/vhostuser/testSupport';
 
 function capture(): { io: CliIo; out: () => string; err: () => string } {
   let out = '';
@@ -72,4 +72,49 @@ test('qmig vhost-user lint: the real document has errors (exit 1); usage errors 
   assert.equal(await main(['vhost-user', 'frob'], u.io), 2);
   assert.equal(await main(['vhost-user', 'capture', '--pid', 'x', '--out', 'y'], u.io), 2);
   assert.match(u.err(), /unknown subcommand 'frob'/);
+});
+
+test('qmig vhost-user check --backend-log --qemu-stderr: a back-end that died exits 1, quotes the PANIC, cites the spec', async () => {
+  const run = 'qemu1002-bridge-postcopy';
+  const trace = bridgePath(run, 'dst-trace.log');
+  const c = capture();
+  assert.equal(await main(['vhost-user', 'check', trace, '--backend-log', bridgePath(run, 'dst-bridge.log'), '--qemu-stderr', bridgePath(run, 'dst-qemu-stderr.log')], c.io), 1, c.err());
+  const out = c.out();
+  assert.match(out, new RegExp(`${trace.replace(/[.]/g, '\\.')}:\\d+: backend-died/postcopy-add-mem-reg-ack: the back-end died on VHOST_USER_ADD_MEM_REG`));
+  assert.match(out, /dst-bridge\.log:11: PANIC: VHOST_USER_ADD_MEM_REG received 0 fds - only 1 fd should be sent for this message type {2}\(the back-end gave up on the device\)/);
+  assert.match(out, /dst-trace\.log:\d+: vhost_user_event chr: c0 got event: 4 {2}\(CLOSED: the back-end closed the socket\)/);
+  assert.match(out, /spec line 1616: "Exactly one file descriptor from which the memory is mapped is passed in the ancillary data\."/);
+  assert.match(out, /spec line 1619: "In postcopy mode .* They apply to VHOST_USER_ADD_MEM_REG accordingly\."/);
+  assert.match(out, /The spec contradicts itself here/);
+  const j = capture();
+  assert.equal(await main(['vhost-user', 'check', trace, '--backend-log', bridgePath(run, 'dst-bridge.log'), '--json'], j.io), 1);
+  const parsed = JSON.parse(j.out()) as { violations: { rule: string; sources: { source: string }[]; citations: unknown[] }[]; backendPanic: { line: number } };
+  assert.equal(parsed.violations[0]?.rule, 'backend-died/postcopy-add-mem-reg-ack');
+  assert.deepEqual(parsed.violations[0]?.sources.map((s) => s.source), ['qemu-trace', 'qemu-trace', 'backend-log']);
+  assert.equal(parsed.violations[0]?.citations.length, 3);
+  assert.equal(parsed.backendPanic.line, 11);
+});
+
+test('qmig vhost-user check RECORDING: both sides with their sources; a passing precopy recording exits 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmw-vu-cli-rec-'));
+  try {
+    for (const run of ['qemu1002-bridge-postcopy', 'qemu1002-bridge-precopy'] as const) {
+      const rec = join(dir, run);
+      mkdirSync(rec);
+      for (const side of ['src', 'dst'] as const) for (const f of ['trace', 'bridge', 'qemu-stderr'] as const) copyFileSync(bridgePath(run, `${side}-${f}.log`), join(rec, `${side}-${f}.log`));
+    }
+    const bad = capture();
+    assert.equal(await main(['vhost-user', 'check', join(dir, 'qemu1002-bridge-postcopy')], bad.io), 1, bad.err());
+    assert.match(bad.out(), /src-trace\.log: \d+ messages[^]*0 violations[^]*dst-trace\.log: \d+ messages[^]*backend-died\/postcopy-add-mem-reg-ack[^]*1 violation,/);
+    const good = capture();
+    assert.equal(await main(['vhost-user', 'check', join(dir, 'qemu1002-bridge-precopy')], good.io), 0, good.out());
+    const usage = capture();
+    assert.equal(await main(['vhost-user', 'check', join(dir, 'qemu1002-bridge-precopy'), '--backend-log', 'x'], usage.io), 2);
+    assert.match(usage.err(), /a RECORDING folder names its own sources/);
+    const missing = capture();
+    assert.equal(await main(['vhost-user', 'check', bridgePath('qemu1002-bridge-postcopy', 'dst-trace.log'), '--backend-log', join(dir, 'nope.log')], missing.io), 1);
+    assert.match(missing.err(), /cannot read the back-end log .*nope\.log/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

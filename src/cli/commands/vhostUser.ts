@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CliCommand, CliIo } from '../command';
 import { UsageError } from '../command';
+import { parseCommandArgs } from '../args';
 import type { FlowKind, LoadedSpec } from '../../core/vhostuser/check';
-import { checkFile } from '../../core/vhostuser/checkFile';
+import { checkFile, checkRecording, isRecordingDir, type FileCheckResult } from '../../core/vhostuser/checkFile';
+import { choiceText, qemuTreesAmong } from '../../core/trace/catalogueResolver';
 import { loadSpec, loadSpecFile } from '../../core/vhostuser/specSource';
 import { loadUserRules, mergeRules, WORKSPACE_RULES } from '../../core/vhostuser/userRules';
 import { lintSpecWithTree } from '../../core/vhostuser/lint';
@@ -12,14 +14,21 @@ import { startCapture, straceArgs } from '../../core/vhostuser/capture';
 const HELP = `qmig vhost-user - check vhost-user message flows against the spec
 
 Usage:
-  qmig vhost-user check FILE [--spec PATH] [--qemu-tree DIR] [--rules PATH]
+  qmig vhost-user check FILE|RECORDING [--backend-log PATH] [--qemu-stderr PATH]
+                             [--spec PATH] [--qemu-tree DIR] [--rules PATH]
                              [--format qemu-trace|dpdk-log|libvhost-user-log|strace]
                              [--connection SOCKET|fd N] [--qemu-version V] [--json]
       FILE is a QEMU trace (-trace enable=vhost_user_*; log, .gz, .xz or
       simpletrace, whose catalogue --qemu-version picks), a DPDK vhost log
-      (--log-level=lib.vhost.config:debug), a libvhost-user debug log or an
-      strace capture. Exit 1 when a rule is violated. Rules that need what the
-      file does not show (payloads, flags) are listed as unknown.
+      (--log-level=lib.vhost.config:debug), a libvhost-user debug log, an
+      strace capture, or a back-end's own output alone. --backend-log (the
+      back-end's output: tests/vhost-user-bridge, libvhost-user) and
+      --qemu-stderr (QEMU's error output) are read beside it: a back-end that
+      died is reported at the message it died on, with its reason and each
+      source's line. RECORDING is a folder of a lab or task run: each side's
+      trace is checked with that side's bridge log and QEMU stderr. Exit 1
+      when a rule is violated. Rules that need what the file does not show
+      (payloads, flags) are listed as unknown.
   qmig vhost-user rules [--spec PATH] [--qemu-tree DIR] [--rules PATH] [--json]
       The messages, protocol features and rules of the spec.
   qmig vhost-user lint SPEC [--qemu-tree DIR] [--json]
@@ -32,36 +41,26 @@ Usage:
 Spec: --spec, else DIR/docs/interop/vhost-user.rst of --qemu-tree, else
 ./docs/interop/vhost-user.rst, else the built-in model (QEMU 10.2.50).
 Rules: --rules PATH, else ./${WORKSPACE_RULES} when present, are added to the spec's.
+--help, -h shows this help.
 `;
 
-interface Opts { positional: string[]; flags: Map<string, string | true> }
+const options = {
+  spec: { type: 'string' }, 'qemu-tree': { type: 'string' }, rules: { type: 'string' }, format: { type: 'string' },
+  connection: { type: 'string' }, pid: { type: 'string' }, out: { type: 'string' }, 'qemu-version': { type: 'string' },
+  'backend-log': { type: 'string' }, 'qemu-stderr': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
-const VALUED = new Set(['--spec', '--qemu-tree', '--rules', '--format', '--connection', '--pid', '--out', '--qemu-version']);
-const BOOLEAN = new Set(['--json']);
+type Opts = ReturnType<typeof parseOpts>;
 
-function parseArgs(args: readonly string[]): Opts {
-  const positional: string[] = [];
-  const flags = new Map<string, string | true>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (a.startsWith('--')) {
-      const [k, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-      if (VALUED.has(k)) {
-        const v = inline ?? args[++i];
-        if (v === undefined) throw new UsageError(`${k} needs a value`);
-        flags.set(k, v);
-      } else if (BOOLEAN.has(k)) flags.set(k, true);
-      else throw new UsageError(`unknown option ${k}`);
-    } else positional.push(a);
-  }
-  return { positional, flags };
+function parseOpts(args: readonly string[]) {
+  const { values, positionals } = parseCommandArgs(args, options);
+  return { values, positional: positionals };
 }
 
-const str = (o: Opts, k: string): string | undefined => { const v = o.flags.get(k); return typeof v === 'string' ? v : undefined; };
-
 function specAndRules(o: Opts, cwd: string): LoadedSpec {
-  const spec = loadSpec({ spec: str(o, '--spec'), qemuTree: str(o, '--qemu-tree'), cwd });
-  const rulesPath = str(o, '--rules') ?? (existsSync(join(cwd, WORKSPACE_RULES)) ? join(cwd, WORKSPACE_RULES) : undefined);
+  const spec = loadSpec({ spec: o.values.spec, qemuTree: o.values['qemu-tree'], cwd });
+  const rulesPath = o.values.rules ?? (existsSync(join(cwd, WORKSPACE_RULES)) ? join(cwd, WORKSPACE_RULES) : undefined);
   if (!rulesPath) return spec;
   return { ...spec, rules: mergeRules(spec.rules, loadUserRules(rulesPath, spec.model)) };
 }
@@ -70,30 +69,61 @@ const FORMATS: readonly FlowKind[] = ['qemu-trace', 'dpdk-log', 'libvhost-user-l
 
 async function runCheck(o: Opts, io: CliIo): Promise<number> {
   const file = o.positional[0];
-  if (!file) throw new UsageError('check needs a FILE');
-  const format = str(o, '--format');
+  if (!file) throw new UsageError('check needs a FILE or a RECORDING folder');
+  const format = o.values.format;
   if (format !== undefined && !(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   const spec = specAndRules(o, process.cwd());
-  const connection = str(o, '--connection');
-  const r = await checkFile(file, spec, { format: format as FlowKind | undefined, connection, qemuVersion: str(o, '--qemu-version'), signal: io.signal });
-  if (o.flags.has('--json')) {
-    io.out(JSON.stringify({
-      file, spec: spec.source, format: r.flow.format, connection: r.flow.connection ?? null, messages: r.messageCount,
-      violations: r.violations.map((v) => ({ rule: v.rule, line: v.line, message: v.message, sentence: v.sentence, specLine: v.specLine })),
+  const version = o.values['qemu-version'];
+  // The catalogue that fits each trace: the current folder's trace-events when it is a QEMU tree, else a built-in; --qemu-version forces one.
+  const catalogues = { forced: version === undefined ? undefined : { version }, trees: qemuTreesAmong([{ path: process.cwd(), origin: 'current folder' as const }]) };
+  let checked: { file: string; result: FileCheckResult }[];
+  if (isRecordingDir(file)) {
+    if (o.values['backend-log'] !== undefined || o.values['qemu-stderr'] !== undefined || format !== undefined) {
+      throw new UsageError('a RECORDING folder names its own sources: --backend-log, --qemu-stderr and --format are for a FILE');
+    }
+    checked = (await checkRecording(file, spec, { catalogues, signal: io.signal })).map((c) => ({ file: c.side.trace, result: c.result }));
+  } else {
+    const result = await checkFile(file, spec, {
+      format: format as FlowKind | undefined, connection: o.values.connection, catalogues, signal: io.signal,
+      backendLog: o.values['backend-log'], qemuStderr: o.values['qemu-stderr'],
+    });
+    checked = [{ file, result }];
+  }
+  for (const c of checked) if (c.result.catalogue?.warning) io.err(`qmig vhost-user: ${c.file}: ${c.result.catalogue.warning}\n`);
+  if (o.values.json === true) {
+    const json = checked.map(({ file: f, result: r }) => ({
+      file: f, spec: spec.source, format: r.flow.format, connection: r.flow.connection ?? null, messages: r.messageCount,
+      violations: r.violations,
       unknown: r.unknown,
       otherConnections: r.flow.otherConnections,
       ...(r.flow.events ? { qemuEvents: r.flow.events } : {}),
-    }, null, 2) + '\n');
+      ...(r.flow.connectionEvents?.length ? { connectionEvents: r.flow.connectionEvents } : {}),
+      ...(r.backend ? { backendLog: r.backend.file ?? null, backendPanic: r.backend.log.panic ?? null } : {}),
+      ...(r.stderr ? { qemuStderr: r.stderr.file ?? null, qemuErrors: r.stderr.lines } : {}),
+      catalogue: r.catalogue,
+    }));
+    io.out(JSON.stringify(json.length === 1 ? json[0] : json, null, 2) + '\n');
   } else {
-    io.out(`${file}: ${r.messageCount} messages (${r.flow.format}${r.flow.connection ? `, ${r.flow.connection}` : ''}), spec ${spec.source}\n`);
-    for (const v of r.violations) io.out(`${file}:${v.line}: ${v.rule}: ${v.message}\n    spec line ${v.specLine}: "${v.sentence}"\n`);
-    for (const u of r.unknown) io.out(`${file}:${u.line}: unknown ${u.rule} (${u.count}x): ${u.message}\n`);
-    const events = Object.entries(r.flow.events ?? {});
-    if (events.length) io.out(`QEMU postcopy events: ${events.map(([n, e]) => `${n} ${e.count}x (first line ${e.firstLine})`).join(', ')}\n`);
-    if (r.flow.otherConnections.length) io.out(`other connections not checked: ${r.flow.otherConnections.join(', ')} (use --connection)\n`);
-    io.out(`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}, ${r.unknown.length} rule${r.unknown.length === 1 ? '' : 's'} undecided\n`);
+    for (const { file: f, result: r } of checked) printCheck(io, f, r, spec);
   }
-  return r.violations.length ? 1 : 0;
+  return checked.some((c) => c.result.violations.length > 0) ? 1 : 0;
+}
+
+function printCheck(io: CliIo, file: string, r: FileCheckResult, spec: LoadedSpec): void {
+  io.out(`${file}: ${r.messageCount} messages (${r.flow.format}${r.flow.connection ? `, ${r.flow.connection}` : ''}), spec ${spec.source}\n`);
+  if (r.catalogue) io.out(`${choiceText(r.catalogue)}\n`);
+  for (const v of r.violations) {
+    io.out(`${v.file ?? file}:${v.line}: ${v.rule}: ${v.message}\n`);
+    for (const s of v.sources ?? []) io.out(`    ${s.file ?? file}:${s.line}: ${s.text}  (${s.role})\n`);
+    const citations = v.citations ?? (v.sentence ? [{ sentence: v.sentence, specLine: v.specLine }] : []);
+    for (const c of citations) io.out(`    spec line ${c.specLine}: "${c.sentence}"\n`);
+    if (v.note) io.out(`    ${v.note}\n`);
+  }
+  for (const u of r.unknown) io.out(`${file}:${u.line}: unknown ${u.rule} (${u.count}x): ${u.message}\n`);
+  const events = Object.entries(r.flow.events ?? {});
+  if (events.length) io.out(`QEMU postcopy events: ${events.map(([n, e]) => `${n} ${e.count}x (first line ${e.firstLine})`).join(', ')}\n`);
+  if (r.flow.otherConnections.length) io.out(`other connections not checked: ${r.flow.otherConnections.join(', ')} (use --connection)\n`);
+  io.out(`${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}, ${r.unknown.length} rule${r.unknown.length === 1 ? '' : 's'} undecided\n`);
 }
 
 function runRules(o: Opts, io: CliIo): number {
@@ -105,7 +135,7 @@ function runRules(o: Opts, io: CliIo): number {
     ...(d.requestPayload !== undefined ? { requestPayload: d.requestPayload } : {}),
     ...(d.replyPayload !== undefined ? { replyPayload: d.replyPayload } : {}),
   }));
-  if (o.flags.has('--json')) {
+  if (o.values.json === true) {
     io.out(JSON.stringify({
       spec: spec.source,
       messages,
@@ -129,8 +159,8 @@ async function runLint(o: Opts, io: CliIo): Promise<number> {
   const file = o.positional[0];
   if (!file) throw new UsageError('lint needs the SPEC document');
   const spec = loadSpecFile(file);
-  const issues = await lintSpecWithTree(spec.model, str(o, '--qemu-tree'));
-  if (o.flags.has('--json')) io.out(JSON.stringify({ spec: file, issues }, null, 2) + '\n');
+  const issues = await lintSpecWithTree(spec.model, o.values['qemu-tree']);
+  if (o.values.json === true) io.out(JSON.stringify({ spec: file, issues }, null, 2) + '\n');
   else {
     for (const i of issues) io.out(`${file}:${i.line}: ${i.severity}: ${i.code}: ${i.message}\n`);
     io.out(`${issues.length} issue${issues.length === 1 ? '' : 's'}\n`);
@@ -139,8 +169,8 @@ async function runLint(o: Opts, io: CliIo): Promise<number> {
 }
 
 async function runCapture(o: Opts, io: CliIo): Promise<number> {
-  const pid = Number(str(o, '--pid'));
-  const out = str(o, '--out');
+  const pid = Number(o.values.pid);
+  const out = o.values.out;
   if (!Number.isInteger(pid) || pid <= 0) throw new UsageError('capture needs --pid PID');
   if (!out) throw new UsageError('capture needs --out FILE');
   io.err(`strace ${straceArgs({ pid, out }).join(' ')}\n`);
@@ -159,13 +189,18 @@ export const vhostUserCommand: CliCommand = {
   summary: 'check vhost-user flows (QEMU traces, DPDK logs, strace captures) against the spec; lint the spec',
   help: HELP,
   async run(args, io) {
-    const [sub, ...rest] = args;
-    const o = parseArgs(rest);
+    const o = parseOpts(args);
+    const [sub, ...positional] = o.positional;
+    if (o.values.help) {
+      io.out(HELP);
+      return 0;
+    }
+    const opts = { values: o.values, positional };
     switch (sub) {
-      case 'check': return runCheck(o, io);
-      case 'rules': return runRules(o, io);
-      case 'lint': return runLint(o, io);
-      case 'capture': return runCapture(o, io);
+      case 'check': return runCheck(opts, io);
+      case 'rules': return runRules(opts, io);
+      case 'lint': return runLint(opts, io);
+      case 'capture': return runCapture(opts, io);
       case undefined: throw new UsageError('expected a subcommand: check, rules, lint or capture');
       default: throw new UsageError(`unknown subcommand '${sub}': expected check, rules, lint or capture`);
     }

@@ -1,28 +1,29 @@
 /**
  * Loads one or two trace files (or a lab recording folder) into a MigrationModel:
- * guesses each file's QEMU version, reads it (in worker threads by default), detects
- * which side it is, puts both on one time axis and runs every analysis.
+ * resolves each file's catalogue, reads it (in worker threads by default), detects which
+ * side it is, puts both on one time axis, runs every analysis and puts QEMU's own totals
+ * of the recording beside them.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { labFileNames } from '../lab/record';
 import type { Catalogue } from '../trace/catalogue';
+import { resolveCatalogues, type CatalogueChoice, type ResolveOptions } from '../trace/catalogueResolver';
 import { readTrace } from '../trace/readTrace';
 import type { TraceStore } from '../trace/store';
-import { guessQemuVersion } from '../trace/versionGuess';
 import { prestartTraceWorkersFor, readTraceInWorker } from '../trace/workerClient';
-import type { MigrationModel, Phase, Side, TraceInfo } from './model';
-import { analyzeMultifd } from './multifd';
-import { qmpPhases, tracePhases } from './phases';
-import { analyzePostcopy } from './postcopy';
+import { LiveMigration } from './live';
+import type { MigrationModel, QemuFigures, Side } from './model';
+import { figuresOf } from './qemuReported';
 import { detectSides } from './sides';
 
 export interface LoadOptions {
   readonly signal?: AbortSignal | undefined;
   /** Read on the calling thread (tests, small files). */
   readonly inProcess?: boolean | undefined;
-  /** Catalogue to use instead of guessing from each file. */
-  readonly catalogue?: Catalogue | undefined;
+  /** The candidate catalogues (the user's trees) or the one asked for; see catalogueResolver. */
+  readonly catalogues?: ResolveOptions | undefined;
   /** Bytes read so far over all files, and their total size (compressed files count as read when done). */
   readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
 }
@@ -32,12 +33,17 @@ export interface LoadedTrace {
   readonly side: Side;
   readonly store: TraceStore;
   readonly version: string;
+  /** The catalogue that decoded it and why; follow mode decodes the growth with the same. */
+  readonly catalogue: Catalogue;
+  readonly choice: CatalogueChoice;
   readonly parseMs: number;
 }
 
 export interface LoadedMigration {
   readonly model: MigrationModel;
   readonly traces: readonly LoadedTrace[];
+  /** The analysis of the traces as read, which follow mode goes on with. */
+  readonly live: LiveMigration;
 }
 
 const TRACE_NAMES = ['trace.log', 'trace.log.xz', 'trace.log.gz', 'trace.simple'];
@@ -58,19 +64,13 @@ export function expandInputs(paths: readonly string[]): string[] {
 
 async function readOne(
   path: string,
+  cat: Catalogue,
   opts: LoadOptions,
   onProgress?: (bytesRead: number) => void,
-): Promise<{ store: TraceStore; version: string; parseMs: number }> {
-  const t0 = performance.now();
-  // A big file's workers boot while the version is guessed.
-  if (!opts.inProcess) await prestartTraceWorkersFor(path);
-  // Guessed even with a given catalogue: the summary names the QEMU version either way.
-  const guess = await guessQemuVersion(path);
-  const cat = opts.catalogue ?? guess.catalogue;
-  const store = opts.inProcess
-    ? await readTrace(path, cat, { signal: opts.signal })
-    : await readTraceInWorker(path, cat, { signal: opts.signal, onProgress: onProgress && ((read: number) => onProgress(read)) });
-  return { store, version: guess.version, parseMs: performance.now() - t0 };
+): Promise<TraceStore> {
+  return opts.inProcess
+    ? readTrace(path, cat, { signal: opts.signal })
+    : readTraceInWorker(path, cat, { signal: opts.signal, onProgress: onProgress && ((read: number) => onProgress(read)) });
 }
 
 /** Recordings saved from the live chart ("Save Recording"): `qmp-<label>-<time>.jsonl`. */
@@ -94,31 +94,22 @@ export async function transcriptBeside(paths: readonly string[]): Promise<string
   return null;
 }
 
-export function modelFromStores(loaded: readonly LoadedTrace[], transcript: string | null): MigrationModel {
-  const bases = loaded.map((l) => l.store.baseTimeNs);
-  const known = bases.filter((b): b is bigint => b !== null);
-  const origin = known.length ? known.reduce((a, b) => (b < a ? b : a)) : 0n;
-  const offsets = bases.map((b) => (b === null ? 0 : Number(b - origin)));
-  const src = loaded.findIndex((l) => l.side === 'src');
-  const dst = loaded.findIndex((l) => l.side === 'dst');
-  const phases: Phase[] = loaded.flatMap((l, i) => tracePhases(l.store, l.side, offsets[i]!));
-  if (transcript !== null && known.length > 0) phases.push(...qmpPhases(transcript, origin));
-  phases.sort((a, b) => a.t - b.t);
-  const traces: TraceInfo[] = loaded.map((l, i) => {
-    const span = l.store.timeSpan();
-    return {
-      side: l.side, path: l.path, version: l.version, events: l.store.count(), malformed: l.store.malformedCount, lines: l.store.lines,
-      firstNs: (span?.firstNs ?? 0) + offsets[i]!, lastNs: (span?.lastNs ?? 0) + offsets[i]!, parseMs: l.parseMs,
-    };
-  });
-  return {
-    originNs: origin.toString(),
-    traces,
-    send: src >= 0 ? analyzeMultifd(loaded[src]!.store, 'src', offsets[src]!) : null,
-    recv: dst >= 0 ? analyzeMultifd(loaded[dst]!.store, 'dst', offsets[dst]!) : null,
-    postcopy: dst >= 0 ? analyzePostcopy(loaded[dst]!.store, offsets[dst]!) : null,
-    phases,
-  };
+async function finalFile(dirs: readonly string[], side: Side): Promise<QemuFigures | null> {
+  for (const d of dirs) {
+    const f = join(d, side === 'src' ? labFileNames.finalQueryMigrateSrc : labFileNames.finalQueryMigrateDst);
+    if (!existsSync(f)) continue;
+    let parsed: unknown;
+    try { parsed = JSON.parse(await readFile(f, 'utf8')); } catch { continue; }
+    const figures = figuresOf(side, basename(f), parsed);
+    if (figures) return figures;
+  }
+  return null;
+}
+
+/** The final query-migrate of each side written beside the traces (a lab recording's final-query-migrate-<side>.json). */
+export async function finalQueryMigrate(paths: readonly string[]): Promise<{ src: QemuFigures | null; dst: QemuFigures | null }> {
+  const dirs = [...new Set(paths.map((p) => dirname(p)))];
+  return { src: await finalFile(dirs, 'src'), dst: await finalFile(dirs, 'dst') };
 }
 
 /** Reads the inputs (one or two trace files, or a recording folder) and analyses them. */
@@ -132,12 +123,18 @@ export async function loadMigration(paths: readonly string[], opts: LoadOptions 
     done[i] = Math.min(bytes, sizes[i]!);
     opts.onProgress?.(done.reduce((a, b) => a + b, 0), total);
   };
+  // A big file's workers boot while the catalogues are compared.
+  if (!opts.inProcess) await Promise.all(files.map((f) => prestartTraceWorkersFor(f)));
   const read = await Promise.all(files.map(async (f, i) => {
-    const r = await readOne(f, opts, (bytes) => report(i, bytes));
+    const t0 = performance.now();
+    const [resolved] = await resolveCatalogues([f], opts.catalogues);
+    const store = await readOne(f, resolved!.catalogue, opts, (bytes) => report(i, bytes));
     report(i, sizes[i]!);
-    return r;
+    return { store, catalogue: resolved!.catalogue, choice: resolved!.choice, version: resolved!.choice.version, parseMs: performance.now() - t0 };
   }));
   const sides = detectSides(read.map((r) => r.store));
   const traces: LoadedTrace[] = read.map((r, i) => ({ path: files[i]!, side: sides[i]!, ...r }));
-  return { model: modelFromStores(traces, await transcriptBeside(files)), traces };
+  const finals = await finalQueryMigrate(files);
+  const live = new LiveMigration(traces, await transcriptBeside(files), finals);
+  return { model: live.model(), traces, live };
 }

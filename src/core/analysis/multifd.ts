@@ -3,146 +3,61 @@
  * with per-channel waits, thread spans, and a cross-check of the per-packet sums against
  * the totals the threads report at exit. Works from argument names for every format
  * QEMU has used (see MultifdFormat).
+ *
+ * The analysis takes a trace batch by batch (MultifdBuilder.add): a whole file is one
+ * batch, a followed file one batch per read. What a batch adds can be taken as a delta
+ * (only the new packets and rounds), so following costs what the new lines cost.
  */
 import type { EventTable, TraceStore } from '../trace/store';
-import type { CrossCheck, MultifdFormat, MultifdSide, PacketColumns, Side, SyncRound, SyncWait, ThreadSpan } from './model';
+import { f64, GrowingRows, u32, type ColumnsOf } from './growColumns';
+import type { CrossCheck, MultifdBytesRule, MultifdFormat, MultifdSide, PacketColumns, Side, SyncRound, SyncWait, ThreadSpan } from './model';
 import { CHANNEL, fieldOf, numbers, rowsOf } from './tableAccess';
 
 const NORMAL = ['normal_pages', 'normal', 'pages', 'used'] as const;
 const ZERO = ['zero_pages', 'zero'] as const;
 
-interface RawPackets {
-  t: Float64Array; ch: Float64Array; num: Float64Array; normal: Float64Array; zero: Float64Array;
-  bytes: Float64Array; flags: Float64Array; line: Float64Array;
-}
+/** QEMU's multifd packet payload: MULTIFD_PACKET_SIZE (512 KiB) of pages at most. */
+const PACKET_SIZE = 512 * 1024;
+/** The fixed part of MultiFDPacket_t (7.2 and 9.x alike: 320 bytes before the page offsets). */
+const PACKET_FIXED = 320;
+/** MultiFDInit_t, the first message on every channel. */
+const HANDSHAKE = 64;
 
-function rawFromTable(t: EventTable, offsetNs: number): RawPackets {
-  const n = t.count;
-  const time = new Float64Array(n);
-  const line = new Float64Array(n);
-  for (let i = 0; i < n; i++) { time[i] = t.ts.data[i]! + offsetNs; line[i] = t.line(i); }
+/** The packet columns of the model, as ordered rows. */
+export const PACKET_SCHEMA = { t: f64, packetNum: f64, normal: u32, zero: u32, bytes: u32, flags: u32, line: u32 };
+export type PacketRows = ColumnsOf<typeof PACKET_SCHEMA>;
+
+/**
+ * How QEMU counts multifd-bytes, per format (read in QEMU's migration/multifd.c):
+ * - up to 8.x (formats 'pages', 'normal'): every packet handed to a channel adds its header
+ *   (MultiFDPacket_t: 320 bytes + 8 per page slot, 1,344 bytes with 4 KiB pages) plus its
+ *   pages × page size; a sync packet adds its header. The channel handshake is not counted.
+ *   The traced next_packet_size is only set when a packet carries pages, so a sync packet
+ *   (0 pages, flag 0x1) repeats the size of the packet before it: payload comes from pages.
+ * - 9.2+ ('fill', 'fill+ram_fill'): each write adds its iov size (header + payload, the payload
+ *   being next_packet_size, which is reset to 0 after each packet), a sync packet its header,
+ *   and each channel's handshake (MultiFDInit_t, 64 bytes) is counted once.
+ * - 9.0–9.1 ('normal+zero') are taken like 9.2+ (zero pages travel as offsets in the header),
+ *   with the payload from the normal pages.
+ */
+const payloadFromPages = (format: MultifdFormat): boolean => format === 'pages' || format === 'normal' || format === 'normal+zero';
+
+function bytesRule(format: MultifdFormat, pageSize: number, pageSizeFrom: MultifdBytesRule['pageSizeFrom'], staleSizes: number, tracedSizeBytes: number): MultifdBytesRule {
   return {
-    t: time, line, ch: numbers(t, CHANNEL), num: numbers(t, ['packet_num']), normal: numbers(t, NORMAL), zero: numbers(t, ZERO),
-    bytes: numbers(t, ['next_packet_size']), flags: numbers(t, ['flags']),
+    payload: payloadFromPages(format) ? 'pages' : 'next_packet_size',
+    pageSize, pageSizeFrom,
+    headerBytes: PACKET_FIXED + 8 * Math.floor(PACKET_SIZE / pageSize),
+    handshakeBytes: format === 'pages' || format === 'normal' ? 0 : HANDSHAKE,
+    staleSizes,
+    tracedSizeBytes,
   };
 }
 
-function emptyRaw(): RawPackets {
-  const e = new Float64Array(0);
-  return { t: e, ch: e, num: e, normal: e, zero: e, bytes: e, flags: e, line: e };
-}
-
-/** 9.2+ source: each multifd_send_ram_fill gives the pages of the next multifd_send_fill on its channel. */
-function joinRamFill(fill: EventTable, ram: EventTable | undefined, raw: RawPackets): boolean {
-  raw.normal.fill(0);
-  raw.zero.fill(0);
-  if (!ram) return false;
-  const rCh = numbers(ram, CHANNEL), rN = numbers(ram, NORMAL), rZ = numbers(ram, ZERO);
-  const pending = new Map<number, number>();
-  let r = 0;
-  for (let i = 0; i < fill.count; i++) {
-    const pos = fill.pos.getNumber(i);
-    while (r < ram.count && ram.pos.getNumber(r) < pos) { pending.set(rCh[r]!, r); r++; }
-    const ch = raw.ch[i]!;
-    const k = pending.get(ch);
-    if (k !== undefined) { raw.normal[i] = rN[k]!; raw.zero[i] = rZ[k]!; pending.delete(ch); }
-  }
-  return true;
-}
-
-function detectFormat(store: TraceStore, dir: 'send' | 'recv'): { table: EventTable | undefined; format: MultifdFormat } {
-  const classic = rowsOf(store, `multifd_${dir}`);
-  if (classic) {
-    const hasZero = fieldOf(classic, ZERO) !== null;
-    const normalName = NORMAL.find((n) => classic.hasField(n));
-    const format: MultifdFormat = hasZero ? 'normal+zero' : normalName === 'normal' || normalName === 'normal_pages' ? 'normal' : normalName ? 'pages' : 'none';
-    return { table: classic, format };
-  }
-  const fill = rowsOf(store, dir === 'send' ? 'multifd_send_fill' : 'multifd_recv_unfill');
-  if (fill) return { table: fill, format: dir === 'send' && rowsOf(store, 'multifd_send_ram_fill') ? 'fill+ram_fill' : 'fill' };
-  return { table: undefined, format: 'none' };
-}
-
-interface Lanes { channels: number[]; laneStart: Uint32Array; packets: PacketColumns }
-
-/** Packets grouped by channel (counting sort), ascending time within a channel. */
-function toLanes(raw: RawPackets): Lanes {
-  const n = raw.t.length;
-  const channels = [...new Set(raw.ch)].filter((c) => Number.isFinite(c)).sort((a, b) => a - b);
-  const laneOf = new Map(channels.map((c, k) => [c, k]));
-  const laneStart = new Uint32Array(channels.length + 1);
-  for (let i = 0; i < n; i++) { const k = laneOf.get(raw.ch[i]!); if (k !== undefined) laneStart[k + 1]!++; }
-  for (let k = 0; k < channels.length; k++) laneStart[k + 1]! += laneStart[k]!;
-  const order = new Uint32Array(laneStart[channels.length]!);
-  const fillAt = laneStart.slice(0, channels.length);
-  for (let i = 0; i < n; i++) { const k = laneOf.get(raw.ch[i]!); if (k !== undefined) order[fillAt[k]!++] = i; }
-  for (let k = 0; k < channels.length; k++) {
-    const lane = order.subarray(laneStart[k]!, laneStart[k + 1]!);
-    let sorted = true;
-    for (let j = 1; j < lane.length && sorted; j++) if (raw.t[lane[j]!]! < raw.t[lane[j - 1]!]!) sorted = false;
-    if (!sorted) lane.set(Uint32Array.from(lane).sort((a, b) => raw.t[a]! - raw.t[b]! || a - b));
-  }
-  const m = order.length;
-  const p: PacketColumns = {
-    t: new Float64Array(m), packetNum: new Float64Array(m), normal: new Uint32Array(m), zero: new Uint32Array(m),
-    bytes: new Uint32Array(m), flags: new Uint32Array(m), line: new Uint32Array(m),
-  };
-  const z = (v: number): number => (v === v ? v : 0);
-  for (let j = 0; j < m; j++) {
-    const i = order[j]!;
-    p.t[j] = raw.t[i]!; p.packetNum[j] = raw.num[i]!; p.normal[j] = z(raw.normal[i]!); p.zero[j] = z(raw.zero[i]!);
-    p.bytes[j] = z(raw.bytes[i]!); p.flags[j] = z(raw.flags[i]!); p.line[j] = raw.line[i]!;
-  }
-  return { channels, laneStart, packets: p };
-}
-
-function syncRounds(store: TraceStore, dir: 'send' | 'recv', offsetNs: number): SyncRound[] {
-  const main = rowsOf(store, `multifd_${dir}_sync_main`);
-  if (!main) return [];
-  const per: { t: number; ch: number; line: number; pos: number }[] = [];
-  for (const name of [`multifd_${dir}_sync_main_signal`, `multifd_${dir}_sync_main_wait`]) {
-    const t = rowsOf(store, name);
-    if (!t) continue;
-    const ch = numbers(t, CHANNEL);
-    for (let i = 0; i < t.count; i++) per.push({ t: t.ts.data[i]! + offsetNs, ch: ch[i]!, line: t.line(i), pos: t.pos.getNumber(i) });
-  }
-  per.sort((a, b) => a.pos - b.pos);
-  const nums = numbers(main, ['packet_num']);
-  const rounds: SyncRound[] = [];
-  let k = 0;
-  for (let i = 0; i < main.count; i++) {
-    const pos = main.pos.getNumber(i);
-    const t = main.ts.data[i]! + offsetNs;
-    const evs: typeof per = [];
-    while (k < per.length && per[k]!.pos < pos) evs.push(per[k++]!);
-    const waits: SyncWait[] = evs.map((e, j) => ({ channel: e.ch, t: e.t, waitNs: (evs[j + 1]?.t ?? t) - e.t, line: e.line }));
-    rounds.push({ t, startNs: evs[0]?.t ?? t, packetNum: nums[i]!, line: main.line(i), waits });
-  }
-  return rounds;
-}
-
-function threadSpans(store: TraceStore, dir: 'send' | 'recv', offsetNs: number): ThreadSpan[] {
-  const spans = new Map<number, { startNs: number | null; startLine: number | null; endNs: number | null; endLine: number | null; p: number | null; n: number | null; z: number | null }>();
-  const get = (ch: number): NonNullable<ReturnType<typeof spans.get>> => {
-    let s = spans.get(ch);
-    if (!s) { s = { startNs: null, startLine: null, endNs: null, endLine: null, p: null, n: null, z: null }; spans.set(ch, s); }
-    return s;
-  };
-  const start = rowsOf(store, `multifd_${dir}_thread_start`);
-  if (start) { const ch = numbers(start, CHANNEL); for (let i = 0; i < start.count; i++) { const s = get(ch[i]!); s.startNs = start.ts.data[i]! + offsetNs; s.startLine = start.line(i); } }
-  const end = rowsOf(store, `multifd_${dir}_thread_end`);
-  if (end) {
-    const ch = numbers(end, CHANNEL);
-    const pk = fieldOf(end, ['packets']), nm = fieldOf(end, NORMAL), zr = fieldOf(end, ZERO);
-    for (let i = 0; i < end.count; i++) {
-      const s = get(ch[i]!);
-      s.endNs = end.ts.data[i]! + offsetNs; s.endLine = end.line(i);
-      s.p = pk ? pk.number(i) : null; s.n = nm ? nm.number(i) : null; s.z = zr ? zr.number(i) : null;
-    }
-  }
-  return [...spans.entries()].sort((a, b) => a[0] - b[0]).map(([channel, s]) => ({
-    channel, startNs: s.startNs, endNs: s.endNs, startLine: s.startLine, endLine: s.endLine, endPackets: s.p, endNormalPages: s.n, endZeroPages: s.z,
-  }));
+/** Format of a packet table: which page counts it carries (the fill formats are told by their tables). */
+function classicFormat(classic: EventTable): MultifdFormat {
+  const hasZero = fieldOf(classic, ZERO) !== null;
+  const normalName = NORMAL.find((n) => classic.hasField(n));
+  return hasZero ? 'normal+zero' : normalName === 'normal' || normalName === 'normal_pages' ? 'normal' : normalName ? 'pages' : 'none';
 }
 
 /**
@@ -154,64 +69,295 @@ function packetDelta(format: MultifdFormat): number {
   return format === 'pages' || format === 'normal' || format === 'normal+zero' ? 1 : 0;
 }
 
-function crossCheck(side: Pick<MultifdSide, 'channels' | 'laneStart' | 'packets' | 'knows' | 'format'>, threads: readonly ThreadSpan[]): CrossCheck[] {
-  const out: CrossCheck[] = [];
-  for (const th of threads) {
-    const k = side.channels.indexOf(th.channel);
-    const a = k < 0 ? 0 : side.laneStart[k]!, b = k < 0 ? 0 : side.laneStart[k + 1]!;
-    let normal = 0, zero = 0;
-    for (let i = a; i < b; i++) { normal += side.packets.normal[i]!; zero += side.packets.zero[i]!; }
-    const add = (what: CrossCheck['what'], fromPackets: number, fromThreadEnd: number | null, delta = 0): void => {
-      if (fromThreadEnd !== null && Number.isFinite(fromThreadEnd)) out.push({ channel: th.channel, what, fromPackets, fromThreadEnd, ok: fromPackets + delta === fromThreadEnd });
-    };
-    add('packets', b - a, th.endPackets, packetDelta(side.format));
-    if (side.knows.normalPages) add('normalPages', normal, th.endNormalPages);
-    if (side.knows.zeroPages) add('zeroPages', zero, th.endZeroPages);
-  }
-  return out;
-}
+const PRE_9_ZERO = 'Zero pages: n/a. Before QEMU 9.0 the multifd packet events carry no zero-page count (multifd_send counts normal pages, multifd_recv one page count).';
 
 const LIMITS: Record<MultifdFormat, (dir: 'send' | 'recv') => string[]> = {
-  'pages': () => ['This format has one page count per packet: zero pages are not told apart (QEMU before 9.0).'],
-  'normal': () => ['This format counts normal pages only: zero pages are not traced (QEMU 7.x–8.x).'],
+  // One sentence for both pre-9.0 formats, so a view of both sides says it once.
+  'pages': () => [PRE_9_ZERO],
+  'normal': () => [PRE_9_ZERO],
   'normal+zero': () => [],
   'fill+ram_fill': () => [],
   'fill': (dir) => [dir === 'recv'
-    ? 'multifd_recv_unfill (QEMU 9.2+) carries no page counts: normal and zero pages received are unknown; bytes come from the packet size.'
+    // Where the bytes come from is the bytes rule's to say (figureText.bytesRuleNote).
+    ? 'multifd_recv_unfill (QEMU 9.2+) carries no page counts: normal and zero pages received are unknown.'
     : 'multifd_send_fill without multifd_send_ram_fill: page counts are unknown (enable multifd_send_ram_fill).'],
   'none': (dir) => [`No multifd_${dir} packet events in this trace.`],
 };
 
-/** Multifd analysis of one side; null when the trace has no multifd events of that direction. */
-export function analyzeMultifd(store: TraceStore, side: Side, offsetNs = 0): MultifdSide | null {
-  const dir = side === 'src' ? 'send' : 'recv';
-  const { table, format } = detectFormat(store, dir);
-  const hasAny = table !== undefined || rowsOf(store, `multifd_${dir}_thread_start`) !== undefined || rowsOf(store, `multifd_${dir}_sync_main`) !== undefined;
-  if (!hasAny) return null;
-  const raw: RawPackets = table ? rawFromTable(table, offsetNs) : emptyRaw();
-  if (format === 'fill+ram_fill' && table) joinRamFill(table, rowsOf(store, 'multifd_send_ram_fill'), raw);
-  const knows = {
-    normalPages: format === 'pages' || format === 'normal' || format === 'normal+zero' || format === 'fill+ram_fill',
-    zeroPages: format === 'normal+zero' || format === 'fill+ram_fill',
-    bytes: table !== undefined && fieldOf(table, ['next_packet_size']) !== null,
-  };
-  const lanes = toLanes(raw);
-  const threads = threadSpans(store, dir, offsetNs);
-  for (const th of threads) {
-    if (!lanes.channels.includes(th.channel)) {
-      // A channel that started but sent nothing still gets a lane.
-      const channels = [...lanes.channels, th.channel].sort((a, b) => a - b);
-      const laneStart = new Uint32Array(channels.length + 1);
-      for (let k = 0; k < channels.length; k++) {
-        const old = lanes.channels.indexOf(channels[k]!);
-        laneStart[k + 1] = old < 0 ? laneStart[k]! : lanes.laneStart[old + 1]!;
+interface Lane {
+  readonly rows: GrowingRows<typeof PACKET_SCHEMA>;
+  normal: number;
+  zero: number;
+}
+
+interface RamFillRows { readonly ch: Float64Array; readonly normal: Float64Array; readonly zero: Float64Array }
+
+const ramFillRows = (ram: EventTable): RamFillRows => ({ ch: numbers(ram, CHANNEL), normal: numbers(ram, NORMAL), zero: numbers(ram, ZERO) });
+
+interface ThreadState { startNs: number | null; startLine: number | null; endNs: number | null; endLine: number | null; p: number | null; n: number | null; z: number | null }
+
+interface PendingWait { readonly kind: SyncWait['kind']; readonly t: number; readonly ch: number; readonly line: number; readonly pos: number }
+
+/** What a batch changed on one side: its new packets (by lane) and rounds, and the small parts whole. */
+export interface MultifdDelta extends Pick<MultifdSide, 'side' | 'format' | 'knows' | 'channels' | 'threads' | 'crossCheck' | 'limits' | 'bytesRule'> {
+  /** New packets of each channel, in `channels` order: how many, then their rows lane after lane. */
+  readonly added: { readonly counts: readonly number[]; readonly packets: PacketColumns };
+  /** The sync rounds that ended since. */
+  readonly syncs: readonly SyncRound[];
+}
+
+/** The multifd analysis of one side, fed batch after batch of its trace. */
+export class MultifdBuilder {
+  private readonly dir: 'send' | 'recv';
+  private format: MultifdFormat = 'none';
+  private seen = false;
+  private packetTable = false;
+  private sizeField = false;
+  private ramFillSeen = false;
+  private readonly lanes = new Map<number, Lane>();
+  /** Per channel, the pages of the last multifd_send_ram_fill not yet taken by a multifd_send_fill. */
+  private readonly pendingRam = new Map<number, { normal: number; zero: number }>();
+  /** Signal and wait events since the last multifd_*_sync_main. */
+  private waits: PendingWait[] = [];
+  private readonly syncs: SyncRound[] = [];
+  private syncsTaken = 0;
+  private readonly threads = new Map<number, ThreadState>();
+  private stale = 0;
+  private traced = 0;
+  private changed = false;
+
+  constructor(readonly side: Side, private readonly pageSize?: number) {
+    this.dir = side === 'src' ? 'send' : 'recv';
+  }
+
+  /** Takes the rows of a batch (every row after the ones of earlier batches); times are moved by offsetNs. */
+  add(store: TraceStore, offsetNs: number): void {
+    const dir = this.dir;
+    const classic = rowsOf(store, `multifd_${dir}`);
+    const fill = rowsOf(store, dir === 'send' ? 'multifd_send_fill' : 'multifd_recv_unfill');
+    const ram = dir === 'send' ? rowsOf(store, 'multifd_send_ram_fill') : undefined;
+    const start = rowsOf(store, `multifd_${dir}_thread_start`), end = rowsOf(store, `multifd_${dir}_thread_end`);
+    const main = rowsOf(store, `multifd_${dir}_sync_main`);
+    if (classic || fill || start || main) this.seen = true;
+    if (ram) this.ramFillSeen = true;
+    const table = classic ?? fill;
+    if (classic) this.format = classicFormat(classic);
+    else if (fill) this.format = dir === 'send' && this.ramFillSeen ? 'fill+ram_fill' : 'fill';
+    else if (this.format === 'fill' && this.ramFillSeen) this.format = 'fill+ram_fill';
+    if (table) {
+      this.packetTable = true;
+      if (fieldOf(table, ['next_packet_size']) !== null) this.sizeField = true;
+      this.addPackets(table, classic ? undefined : ram, offsetNs);
+    } else if (ram) {
+      this.noteRamFill(ramFillRows(ram), 0, ram.count);
+    }
+    this.addThreads(start, end, offsetNs);
+    this.addSyncs(store, main, offsetNs);
+    if (classic || fill || ram || start || end || main || rowsOf(store, `multifd_${dir}_sync_main_signal`) || rowsOf(store, `multifd_${dir}_sync_main_wait`)) this.changed = true;
+  }
+
+  /** Notes ram_fill rows [from, to) of a batch as the pages of their channel's next fill. */
+  private noteRamFill(ram: RamFillRows, from: number, to: number): void {
+    for (let r = from; r < to; r++) this.pendingRam.set(ram.ch[r]!, { normal: ram.normal[r]!, zero: ram.zero[r]! });
+  }
+
+  private addPackets(t: EventTable, ram: EventTable | undefined, offsetNs: number): void {
+    const n = t.count;
+    const ch = numbers(t, CHANNEL), num = numbers(t, ['packet_num']), size = numbers(t, ['next_packet_size']), flags = numbers(t, ['flags']);
+    const normal = numbers(t, NORMAL), zero = numbers(t, ZERO);
+    if (this.format === 'fill+ram_fill') {
+      normal.fill(0);
+      zero.fill(0);
+      // 9.2+ source: each multifd_send_ram_fill gives the pages of the next multifd_send_fill on its channel.
+      const rows = ram ? ramFillRows(ram) : undefined;
+      let r = 0;
+      for (let i = 0; i < n; i++) {
+        const pos = t.pos.getNumber(i);
+        if (ram && rows) { const r0 = r; while (r < ram.count && ram.pos.getNumber(r) < pos) r++; this.noteRamFill(rows, r0, r); }
+        const pages = this.pendingRam.get(ch[i]!);
+        if (pages) { normal[i] = pages.normal; zero[i] = pages.zero; this.pendingRam.delete(ch[i]!); }
       }
-      lanes.channels = channels;
-      lanes.laneStart = laneStart;
+      if (ram && rows) this.noteRamFill(rows, r, ram.count);
+    }
+    const fromPages = payloadFromPages(this.format);
+    const pageSize = this.pageSize ?? 4096;
+    const z = (v: number): number => (v === v ? v : 0);
+    // The batch's packets per channel, then each lane takes its own.
+    const byLane = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const traced = size[i]!;
+      if (traced === traced) this.traced += traced;
+      if (fromPages && traced === traced && traced !== z(normal[i]!) * pageSize) this.stale++;
+      const c = ch[i]!;
+      if (!Number.isFinite(c)) continue;
+      let l = byLane.get(c);
+      if (!l) { l = []; byLane.set(c, l); }
+      l.push(i);
+    }
+    for (const [c, idx] of byLane) {
+      const m = idx.length;
+      const rows: PacketRows = { t: new Float64Array(m), packetNum: new Float64Array(m), normal: new Uint32Array(m), zero: new Uint32Array(m), bytes: new Uint32Array(m), flags: new Uint32Array(m), line: new Uint32Array(m) };
+      const lane = this.lane(c);
+      idx.forEach((i, j) => {
+        rows.t[j] = t.ts.data[i]! + offsetNs; rows.packetNum[j] = num[i]!; rows.normal[j] = z(normal[i]!); rows.zero[j] = z(zero[i]!);
+        rows.bytes[j] = fromPages ? z(normal[i]!) * pageSize : z(size[i]!); rows.flags[j] = z(flags[i]!); rows.line[j] = t.line(i);
+        lane.normal += rows.normal[j]!; lane.zero += rows.zero[j]!;
+      });
+      lane.rows.add(rows);
     }
   }
-  const partial = { channels: lanes.channels, laneStart: lanes.laneStart, packets: lanes.packets, knows, format };
-  return {
-    side, ...partial, syncs: syncRounds(store, dir, offsetNs), threads, crossCheck: crossCheck(partial, threads), limits: LIMITS[format](dir),
-  };
+
+  private lane(channel: number): Lane {
+    let l = this.lanes.get(channel);
+    if (!l) { l = { rows: new GrowingRows(PACKET_SCHEMA), normal: 0, zero: 0 }; this.lanes.set(channel, l); }
+    return l;
+  }
+
+  private thread(ch: number): ThreadState {
+    let s = this.threads.get(ch);
+    if (!s) { s = { startNs: null, startLine: null, endNs: null, endLine: null, p: null, n: null, z: null }; this.threads.set(ch, s); }
+    return s;
+  }
+
+  private addThreads(start: EventTable | undefined, end: EventTable | undefined, offsetNs: number): void {
+    if (start) { const ch = numbers(start, CHANNEL); for (let i = 0; i < start.count; i++) { const s = this.thread(ch[i]!); s.startNs = start.ts.data[i]! + offsetNs; s.startLine = start.line(i); } }
+    if (end) {
+      const ch = numbers(end, CHANNEL);
+      const pk = fieldOf(end, ['packets']), nm = fieldOf(end, NORMAL), zr = fieldOf(end, ZERO);
+      for (let i = 0; i < end.count; i++) {
+        const s = this.thread(ch[i]!);
+        s.endNs = end.ts.data[i]! + offsetNs; s.endLine = end.line(i);
+        s.p = pk ? pk.number(i) : null; s.n = nm ? nm.number(i) : null; s.z = zr ? zr.number(i) : null;
+      }
+    }
+    // A channel that started but sent nothing still gets a lane.
+    for (const c of this.threads.keys()) this.lane(c);
+  }
+
+  private addSyncs(store: TraceStore, main: EventTable | undefined, offsetNs: number): void {
+    const dir = this.dir;
+    const batch: PendingWait[] = [];
+    for (const kind of ['signal', 'wait'] as const) {
+      const t = rowsOf(store, `multifd_${dir}_sync_main_${kind}`);
+      if (!t) continue;
+      const ch = numbers(t, CHANNEL);
+      for (let i = 0; i < t.count; i++) batch.push({ kind, t: t.ts.data[i]! + offsetNs, ch: ch[i]!, line: t.line(i), pos: t.pos.getNumber(i) });
+    }
+    batch.sort((a, b) => a.pos - b.pos);
+    const per = this.waits.length ? [...this.waits, ...batch] : batch;
+    let k = 0;
+    if (main) {
+      const nums = numbers(main, ['packet_num']);
+      for (let i = 0; i < main.count; i++) {
+        const pos = main.pos.getNumber(i);
+        const t = main.ts.data[i]! + offsetNs;
+        const evs: PendingWait[] = [];
+        while (k < per.length && per[k]!.pos < pos) evs.push(per[k++]!);
+        const waits: SyncWait[] = evs.map((e, j) => ({ kind: e.kind, channel: e.ch, t: e.t, waitNs: (evs[j + 1]?.t ?? t) - e.t, line: e.line }));
+        this.syncs.push({ t, startNs: evs[0]?.t ?? t, packetNum: nums[i]!, line: main.line(i), waits });
+      }
+    }
+    this.waits = per.slice(k);
+  }
+
+  private knows(): MultifdSide['knows'] {
+    const fromPages = payloadFromPages(this.format);
+    return {
+      normalPages: fromPages || this.format === 'fill+ram_fill',
+      zeroPages: this.format === 'normal+zero' || this.format === 'fill+ram_fill',
+      bytes: this.packetTable && (fromPages || this.sizeField),
+    };
+  }
+
+  private channels(): number[] {
+    return [...this.lanes.keys()].sort((a, b) => a - b);
+  }
+
+  private threadSpans(): ThreadSpan[] {
+    return [...this.threads.entries()].sort((a, b) => a[0] - b[0]).map(([channel, s]) => ({
+      channel, startNs: s.startNs, endNs: s.endNs, startLine: s.startLine, endLine: s.endLine, endPackets: s.p, endNormalPages: s.n, endZeroPages: s.z,
+    }));
+  }
+
+  private crossCheck(threads: readonly ThreadSpan[], knows: MultifdSide['knows']): CrossCheck[] {
+    // Without packet events (not traced) there is nothing to hold the thread totals against.
+    if (!this.packetTable) return [];
+    const out: CrossCheck[] = [];
+    for (const th of threads) {
+      const lane = this.lanes.get(th.channel);
+      const add = (what: CrossCheck['what'], fromPackets: number, fromThreadEnd: number | null, delta = 0): void => {
+        if (fromThreadEnd !== null && Number.isFinite(fromThreadEnd)) out.push({ channel: th.channel, what, fromPackets, fromThreadEnd, ok: fromPackets + delta === fromThreadEnd });
+      };
+      add('packets', lane?.rows.length ?? 0, th.endPackets, packetDelta(this.format));
+      if (knows.normalPages) add('normalPages', lane?.normal ?? 0, th.endNormalPages);
+      if (knows.zeroPages) add('zeroPages', lane?.zero ?? 0, th.endZeroPages);
+    }
+    return out;
+  }
+
+  /** How this side's bytes are counted, as far as the batches so far tell. */
+  bytesRule(): MultifdBytesRule {
+    return bytesRule(this.format, this.pageSize ?? 4096, this.pageSize === undefined ? 'assumed' : 'query-migrate', this.stale, this.traced);
+  }
+
+  /** The side as the model holds it (packets copied into lane order); null when the trace has no multifd events of this direction. */
+  result(): MultifdSide | null {
+    if (!this.seen) return null;
+    const channels = this.channels();
+    const laneStart = new Uint32Array(channels.length + 1);
+    channels.forEach((c, k) => { laneStart[k + 1] = laneStart[k]! + this.lanes.get(c)!.rows.length; });
+    const m = laneStart[channels.length]!;
+    const packets: PacketColumns = { t: new Float64Array(m), packetNum: new Float64Array(m), normal: new Uint32Array(m), zero: new Uint32Array(m), bytes: new Uint32Array(m), flags: new Uint32Array(m), line: new Uint32Array(m) };
+    channels.forEach((c, k) => {
+      const rows = this.lanes.get(c)!.rows.view();
+      for (const key of Object.keys(PACKET_SCHEMA) as (keyof PacketRows)[]) packets[key].set(rows[key] as never, laneStart[k]!);
+    });
+    const knows = this.knows();
+    const threads = this.threadSpans();
+    return {
+      side: this.side, format: this.format, knows, channels, laneStart, packets, syncs: [...this.syncs], threads,
+      crossCheck: this.crossCheck(threads, knows), limits: LIMITS[this.format](this.dir), bytesRule: this.bytesRule(),
+    };
+  }
+
+  /** What the batches since the last take added; null when they added nothing to this side. */
+  takeDelta(): MultifdDelta | null {
+    if (!this.changed || !this.seen) return null;
+    this.changed = false;
+    const channels = this.channels();
+    const parts = channels.map((c) => this.lanes.get(c)!.rows.takeAdded());
+    const counts = parts.map((p) => p.t.length);
+    const total = counts.reduce((a, b) => a + b, 0);
+    const packets: PacketColumns = { t: new Float64Array(total), packetNum: new Float64Array(total), normal: new Uint32Array(total), zero: new Uint32Array(total), bytes: new Uint32Array(total), flags: new Uint32Array(total), line: new Uint32Array(total) };
+    let o = 0;
+    for (const p of parts) {
+      for (const key of Object.keys(PACKET_SCHEMA) as (keyof PacketRows)[]) packets[key].set(p[key] as never, o);
+      o += p.t.length;
+    }
+    const syncs = this.syncs.slice(this.syncsTaken);
+    this.syncsTaken = this.syncs.length;
+    const knows = this.knows();
+    const threads = this.threadSpans();
+    return {
+      side: this.side, format: this.format, knows, channels, added: { counts, packets }, syncs, threads,
+      crossCheck: this.crossCheck(threads, knows), limits: LIMITS[this.format](this.dir), bytesRule: this.bytesRule(),
+    };
+  }
+
+  /** Marks everything as taken (the side went out whole, in a model). */
+  markTaken(): void {
+    this.changed = false;
+    for (const l of this.lanes.values()) l.rows.dropAdded();
+    this.syncsTaken = this.syncs.length;
+  }
+}
+
+/**
+ * Multifd analysis of one side; null when the trace has no multifd events of that direction.
+ * pageSize is the target page size when QEMU reported it (query-migrate ram.page-size).
+ */
+export function analyzeMultifd(store: TraceStore, side: Side, offsetNs = 0, pageSize?: number): MultifdSide | null {
+  const b = new MultifdBuilder(side, pageSize);
+  b.add(store, offsetNs);
+  return b.result();
 }

@@ -14,6 +14,9 @@ const MILESTONES: readonly [string, string][] = [
   ['migration_thread_low_pending', 'low pending'],
 ];
 
+/** The events tracePhases reads (follow mode keeps their rows). */
+export const PHASE_EVENTS: readonly string[] = ['migrate_set_state', ...MILESTONES.map(([name]) => name)];
+
 export function tracePhases(store: TraceStore, side: Side, offsetNs: number): Phase[] {
   const out: Phase[] = [];
   const st = rowsOf(store, 'migrate_set_state');

@@ -10,6 +10,7 @@ function synthetic(n: number): MultifdSide {
   return {
     side: 'src', format: 'normal+zero', knows: { normalPages: true, zeroPages: true, bytes: true }, channels: [3], laneStart: Uint32Array.of(0, n),
     packets: { t, packetNum: new Float64Array(n), normal, zero, bytes, flags: u(), line: u() }, syncs: [], threads: [], crossCheck: [], limits: [],
+    bytesRule: { payload: 'pages', pageSize: 4096, pageSizeFrom: 'assumed', headerBytes: 1344, handshakeBytes: 64, staleSizes: 0, tracedSizeBytes: 0 },
   };
 }
 

@@ -12,6 +12,12 @@ export interface ChannelTotals {
   readonly packets: number;
   readonly normalPages: number | null;
   readonly zeroPages: number | null;
+  /** Payload bytes of the packets (MultifdSide.bytesRule.payload). */
+  readonly payloadBytes: number | null;
+  /**
+   * Bytes as QEMU counts multifd-bytes: payload, plus a header per packet, plus the channel's
+   * handshake when its thread started in the range (MultifdSide.bytesRule).
+   */
   readonly bytes: number | null;
 }
 
@@ -23,8 +29,10 @@ export interface Buckets {
   readonly bytes: Float64Array;
 }
 
-/** Cells of the precomputed time grid per lane; a zoomed-out frame reads only this grid. */
+/** Cells of the precomputed time grid per lane at most; a zoomed-out frame reads only this grid. */
 export const GRID_CELLS = 1 << 16;
+/** A side with fewer packets per lane gets a grid of about as many cells (a power of two, at least this): building it stays proportional to the packets. */
+const MIN_GRID_CELLS = 1 << 8;
 
 /** Below this many packets per bucket a frame walks the packets instead of searching bucket edges. */
 const SPARSE = 8;
@@ -35,7 +43,7 @@ const SPARSE = 8;
  * values (its edges rounded to the nearest cell, under half a bucket); narrower buckets go
  * to the packets themselves.
  */
-interface Grid { t0: number; cell: number; cum: Float64Array[][] }
+interface Grid { t0: number; cell: number; cells: number; cum: Float64Array[][] }
 
 export class SideIndex {
   private readonly normal: BlockPrefix[] = [];
@@ -77,15 +85,21 @@ export class SideIndex {
 
   /** Totals per channel for packets with time in [t0, t1) (whole trace by default). */
   totals(t0 = -Infinity, t1 = Infinity): ChannelTotals[] {
-    const { knows } = this.side;
+    const { knows, bytesRule: rule, threads, packets } = this.side;
     return this.side.channels.map((channel, k) => {
       const [a, b] = this.laneRange(k, t0, t1);
+      const payload = knows.bytes ? this.bytes[k]!.sum(a, b) : null;
+      // The handshake goes out when the channel's thread starts (else: before its first packet).
+      const lo = this.side.laneStart[k]!, hi = this.side.laneStart[k + 1]!;
+      const at = threads.find((th) => th.channel === channel)?.startNs ?? (hi > lo ? packets.t[lo]! : null);
+      const handshake = at !== null && at >= t0 && at < t1 ? rule.handshakeBytes : 0;
       return {
         channel,
         packets: b - a,
         normalPages: knows.normalPages ? this.normal[k]!.sum(a, b) : null,
         zeroPages: knows.zeroPages ? this.zero[k]!.sum(a, b) : null,
-        bytes: knows.bytes ? this.bytes[k]!.sum(a, b) : null,
+        payloadBytes: payload,
+        bytes: payload === null ? null : payload + (b - a) * rule.headerBytes + handshake,
       };
     });
   }
@@ -137,7 +151,8 @@ export class SideIndex {
   private gridBuckets(lane: number, t0: number, w: number, n: number, b: Buckets): void {
     const { cum, cell } = this.grid;
     const [cc, cn, cz, cb] = cum[lane] as [Float64Array, Float64Array, Float64Array, Float64Array];
-    const at = (t: number): number => Math.min(GRID_CELLS, Math.max(0, Math.round((t - this.grid.t0) / cell)));
+    const cells = this.grid.cells;
+    const at = (t: number): number => Math.min(cells, Math.max(0, Math.round((t - this.grid.t0) / cell)));
     let g = at(t0);
     for (let j = 0; j < n; j++) {
       const e = at(t0 + (j + 1) * w);
@@ -160,19 +175,23 @@ function buildGrid(side: MultifdSide): Grid {
     if (b > a) { lo = Math.min(lo, p.t[a]!); hi = Math.max(hi, p.t[b - 1]!); }
   });
   if (!(hi >= lo)) { lo = 0; hi = 1; }
-  // Slightly wider than (hi - lo) / GRID_CELLS so the last packet falls inside the last cell.
-  const cell = Math.max(((hi - lo) / GRID_CELLS) * (1 + 1e-9), 1e-9);
+  let most = 0;
+  for (let k = 0; k < side.channels.length; k++) most = Math.max(most, side.laneStart[k + 1]! - side.laneStart[k]!);
+  let cells = MIN_GRID_CELLS;
+  while (cells < most && cells < GRID_CELLS) cells *= 2;
+  // Slightly wider than (hi - lo) / cells so the last packet falls inside the last cell.
+  const cell = Math.max(((hi - lo) / cells) * (1 + 1e-9), 1e-9);
   const cum = side.channels.map((_, k) => {
-    const cols = [0, 1, 2, 3].map(() => new Float64Array(GRID_CELLS + 1));
+    const cols = [0, 1, 2, 3].map(() => new Float64Array(cells + 1));
     const [cc, cn, cz, cb] = cols as [Float64Array, Float64Array, Float64Array, Float64Array];
     for (let i = side.laneStart[k]!, e = side.laneStart[k + 1]!; i < e; i++) {
-      const g = Math.min(GRID_CELLS - 1, Math.floor((p.t[i]! - lo) / cell)) + 1;
+      const g = Math.min(cells - 1, Math.floor((p.t[i]! - lo) / cell)) + 1;
       cc[g]!++; cn[g]! += p.normal[i]!; cz[g]! += p.zero[i]!; cb[g]! += p.bytes[i]!;
     }
-    for (const c of cols) for (let g = 1; g <= GRID_CELLS; g++) c[g]! += c[g - 1]!;
+    for (const c of cols) for (let g = 1; g <= cells; g++) c[g]! += c[g - 1]!;
     return cols;
   });
-  return { t0: lo, cell, cum };
+  return { t0: lo, cell, cells, cum };
 }
 
 export function emptyBuckets(n: number): Buckets {

@@ -2,8 +2,8 @@
 import type { TraceStore } from '../trace/store';
 import type { Side } from './model';
 
-const SRC_PREFIXES = ['multifd_send', 'savevm_', 'migration_thread', 'postcopy_start', 'migration_completion', 'ram_save', 'migration_bitmap', 'multifd_new_send'];
-const DST_PREFIXES = ['multifd_recv', 'loadvm_', 'postcopy_ram_fault', 'postcopy_place_page', 'postcopy_init_range', 'ram_load', 'process_incoming', 'migration_socket_incoming', 'vhost_user_postcopy'];
+const SRC_PREFIXES = ['multifd_send', 'savevm_', 'migration_thread', 'postcopy_start', 'migration_completion', 'ram_save', 'migration_bitmap', 'multifd_new_send', 'vmstate_downtime_save'];
+const DST_PREFIXES = ['multifd_recv', 'loadvm_', 'postcopy_ram_fault', 'postcopy_place_page', 'postcopy_init_range', 'ram_load', 'process_incoming', 'migration_socket_incoming', 'vhost_user_postcopy', 'vmstate_downtime_load'];
 
 /** Events that point at each side; positive favours the source. */
 export function sideScore(store: TraceStore): number {

@@ -3,9 +3,11 @@
  * time range. null marks what the loaded traces cannot tell. Plain data: shared by the
  * CLI and the webview.
  */
-import type { MigrationModel, MultifdFormat, PostcopyData, TraceInfo } from './model';
+import { downtimeSummary, type DowntimeSummary } from './downtime';
+import type { MigrationModel, MultifdBytesRule, MultifdFormat, PostcopyData, QemuReport, TraceInfo } from './model';
 import { SHARED_KINDS } from './model';
 import { lowerBound, percentile, sortedFinite } from './prefix';
+import { migrationDuration, qemuChecks, type MigrationDuration, type QemuCheck } from './qemuCompare';
 import { SideIndex, type ChannelTotals } from './sideIndex';
 import { matchTransit, type ChannelTransit, type TransitData } from './transit';
 
@@ -33,7 +35,9 @@ export interface SideSummary {
   readonly channels: readonly ChannelTotals[];
   readonly syncRounds: number;
   readonly maxSyncWaitUs: number | null;
-  readonly crossCheck: { readonly ok: boolean; readonly mismatches: readonly string[] };
+  /** Per-packet sums against the *_thread_end totals (whole trace); checked = 0 when the trace has no such totals. */
+  readonly crossCheck: { readonly ok: boolean; readonly checked: number; readonly mismatches: readonly string[] };
+  readonly bytesRule: MultifdBytesRule;
   readonly limits: readonly string[];
 }
 
@@ -49,6 +53,17 @@ export interface MigrationSummary {
   };
   readonly postcopy: PostcopySummary;
   readonly phases: readonly { readonly tNs: number; readonly side: string; readonly state: string; readonly from: string }[];
+  readonly downtime: DowntimeSummary;
+  /** The migration's one duration, its source named (whole migration, whatever the range). */
+  readonly duration: MigrationDuration | null;
+  /** QEMU's own figures and the trace's beside them (whole migration, whatever the range). */
+  readonly qemu: { readonly report: QemuReport; readonly checks: readonly QemuCheck[] };
+}
+
+/** The source's traced src-downtime-start → src-downtime-end (QEMU 8.2+), ms: what query-migrate's downtime measures. */
+function downtimeWindowMs(m: MigrationModel): number | null {
+  const w = downtimeSummary(m.downtime).source?.window;
+  return w ? w.us / 1000 : null;
 }
 
 /** Indexes built once per model so that range summaries stay cheap. */
@@ -56,11 +71,17 @@ export class SummaryIndex {
   readonly send: SideIndex | null;
   readonly recv: SideIndex | null;
   readonly transit: TransitData | null;
+  private readonly whole: Pick<MigrationSummary, 'duration' | 'qemu'>;
 
   constructor(readonly model: MigrationModel) {
     this.send = model.send ? new SideIndex(model.send) : null;
     this.recv = model.recv ? new SideIndex(model.recv) : null;
     this.transit = model.send && model.recv ? matchTransit(model.send, model.recv) : null;
+    const pc = postcopySummary(model.postcopy, -Infinity, Infinity, model.traces.some((t) => t.side === 'dst'));
+    this.whole = {
+      duration: migrationDuration(model),
+      qemu: { report: model.qemu, checks: qemuChecks({ model, send: this.send?.totals() ?? null, postcopy: pc, downtimeWindowMs: downtimeWindowMs(model) }) },
+    };
   }
 
   summary(range: { startNs: number; endNs: number } | null = null): MigrationSummary {
@@ -74,7 +95,8 @@ export class SummaryIndex {
       const bad = s.crossCheck.filter((c) => !c.ok);
       return {
         format: s.format, channels: ix.totals(t0, t1), syncRounds: rounds.length, maxSyncWaitUs: waits.length ? Math.max(...waits) / 1000 : null,
-        crossCheck: { ok: bad.length === 0, mismatches: bad.map((c) => `channel ${c.channel}: ${c.what} summed over packets ${c.fromPackets}, thread end reports ${c.fromThreadEnd}`) },
+        crossCheck: { ok: bad.length === 0, checked: s.crossCheck.length, mismatches: bad.map((c) => `channel ${c.channel}: ${c.what} summed over packets ${c.fromPackets}, thread end reports ${c.fromThreadEnd}`) },
+        bytesRule: s.bytesRule,
         limits: s.limits,
       };
     };
@@ -88,6 +110,8 @@ export class SummaryIndex {
       },
       postcopy: postcopySummary(m.postcopy, t0, t1, m.traces.some((t) => t.side === 'dst')),
       phases: m.phases.filter((p) => p.t >= t0 && p.t < t1).map((p) => ({ tNs: p.t, side: p.side, state: p.state, from: p.from })),
+      downtime: downtimeSummary(m.downtime, t0, t1),
+      ...this.whole,
     };
   }
 

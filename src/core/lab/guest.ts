@@ -11,12 +11,16 @@ export interface GuestSettings {
   zeroSixteenths: number;
   /** Size of the written region, MiB. */
   regionMiB: number;
+  /** The virtio-net driver the guest runs: 1 virtio 1.0, 2 legacy; absent or 0 none. */
+  virtio?: 0 | 1 | 2;
 }
 
 /** The line the guest prints on the debug console once its region is filled. */
 export const guestReadyMarker = 'qmig-guest: ready';
 /** Printed each time the guest's write cursor wraps around the region. */
 export const guestSweepMarker = 'qmig-guest: sweep';
+/** Printed once the guest's virtio 1.0 driver set DRIVER_OK on the NIC (`virtio=1`). */
+export const guestVirtioModernMarker = 'qmig-guest: virtio-net modern DRIVER_OK';
 /** Printed when the guest takes a CPU exception (it then halts). */
 export const guestExceptionMarker = 'qmig-guest: exception';
 
@@ -33,7 +37,7 @@ export function guestCommandLine(s: GuestSettings): string {
   for (const [name, v] of [['rate', s.rateMiBps], ['size', s.regionMiB]] as const) {
     if (!Number.isInteger(v) || v < 0 || v > 65535) throw new RangeError(`guest ${name} must be an integer 0..65535, got ${v}`);
   }
-  return `rate=${s.rateMiBps} zero=${s.zeroSixteenths} size=${s.regionMiB}`;
+  return `rate=${s.rateMiBps} zero=${s.zeroSixteenths} size=${s.regionMiB}${s.virtio ? ` virtio=${s.virtio}` : ''}`;
 }
 
 /**

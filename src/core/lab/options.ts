@@ -1,10 +1,11 @@
+import { defaultQemuBinary, type ConfiguredQemu, type QemuInstall } from '../qemu/installs';
 import { LabError } from './errors';
 import { guestCommandLine, zeroShareToSixteenths, type GuestSettings } from './guest';
 import { isLabScenario, scenarioPlan, type ScenarioPlan } from './scenarios';
 import type { LabOptions } from './types';
 
 export const labDefaults = {
-  qemuBinary: 'qemu-system-x86_64',
+  qemu: defaultQemuBinary,
   testpmdBinary: 'dpdk-testpmd',
   nasmBinary: 'nasm',
   memoryMiB: 256,
@@ -19,8 +20,15 @@ export const labDefaults = {
 /** LabOptions with every default applied and every value checked. */
 export interface ResolvedLab {
   plan: ScenarioPlan;
-  qemuBinary: string;
+  /** Undefined: the scenario's default (the binary on PATH; the oldest install for cross-version). */
+  qemu: string | QemuInstall | undefined;
+  dstQemu: string | QemuInstall | undefined;
+  configuredQemus: readonly ConfiguredQemu[];
+  cacheDir: string | undefined;
   testpmdBinary: string;
+  bridgeBinary: string | undefined;
+  qemuBuildDirs: readonly string[];
+  monitorSockets: boolean;
   nasmBinary: string;
   memoryMiB: number;
   guest: GuestSettings;
@@ -28,6 +36,8 @@ export interface ResolvedLab {
   postcopyAfterMs: number;
   capabilities: Record<string, boolean>;
   parameters: Record<string, unknown>;
+  /** The plan's parameters of newer QEMUs that the options did not set themselves. */
+  parametersIfOffered: Record<string, unknown>;
   traceEvents: string[];
   accelerators: string[];
   timeoutMs: number;
@@ -60,6 +70,7 @@ export function resolveLabOptions(o: LabOptions): ResolvedLab {
     rateMiBps: rate,
     zeroSixteenths,
     regionMiB: positiveInt('dirtyRegionMiB', o.dirtyRegionMiB, plan.dirtyRegionMiB, memoryMiB),
+    ...(plan.guestVirtio !== undefined ? { virtio: plan.guestVirtio } : {}),
   };
   const postcopyAfterMs = o.postcopyAfterMs ?? labDefaults.postcopyAfterMs;
   if (!Number.isFinite(postcopyAfterMs) || postcopyAfterMs < 0) throw new LabError('options', `postcopyAfterMs must be >= 0, got ${postcopyAfterMs}`);
@@ -73,8 +84,14 @@ export function resolveLabOptions(o: LabOptions): ResolvedLab {
   }
   return {
     plan,
-    qemuBinary: o.qemuBinary ?? labDefaults.qemuBinary,
+    qemu: o.qemu,
+    dstQemu: o.dstQemu,
+    configuredQemus: o.configuredQemus ?? [],
+    cacheDir: o.cacheDir,
     testpmdBinary: o.testpmdBinary ?? labDefaults.testpmdBinary,
+    bridgeBinary: o.bridgeBinary,
+    qemuBuildDirs: o.qemuBuildDirs ?? [],
+    monitorSockets: o.monitorSockets ?? false,
     nasmBinary: o.nasmBinary ?? labDefaults.nasmBinary,
     memoryMiB,
     guest,
@@ -82,6 +99,7 @@ export function resolveLabOptions(o: LabOptions): ResolvedLab {
     postcopyAfterMs,
     capabilities: { ...plan.capabilities, ...o.capabilities },
     parameters: { ...plan.parameters, ...o.parameters },
+    parametersIfOffered: Object.fromEntries(Object.entries(plan.parametersIfOffered).filter(([k]) => !(k in (o.parameters ?? {})))),
     traceEvents: o.traceEvents ? [...o.traceEvents] : plan.traceEvents,
     accelerators,
     timeoutMs: positiveInt('timeoutMs', o.timeoutMs, labDefaults.timeoutMs, 24 * 3600 * 1000),

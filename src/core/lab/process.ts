@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync, writeSync } from 'node:fs';
 import { delimiter, isAbsolute, join, resolve } from 'node:path';
 
 /**
@@ -29,6 +29,33 @@ export interface ManagedProcessOptions {
   outputFd?: number;
   /** Lines of stderr/stdout kept for error messages. Default 40. */
   tailLines?: number;
+  /** Without outputFd: stdout and stderr are also written, as they come, to this file (truncated first). */
+  logFile?: string;
+  /** Without outputFd: called with each whole line of output (no newline), in order. */
+  onLine?: (line: string) => void;
+}
+
+/** Every ManagedProcess that was spawned and has not exited yet. */
+const running = new Set<ManagedProcess>();
+
+/**
+ * Sends signal to the process group of every ManagedProcess still running, synchronously:
+ * for an owner that cannot wait for a graceful stop (an extension host about to exit).
+ * Returns the pids of the groups signalled.
+ */
+export function signalRunningGroups(signal: NodeJS.Signals = 'SIGKILL'): number[] {
+  const pids: number[] = [];
+  for (const p of running) {
+    const pid = p.pid;
+    if (pid === undefined) continue;
+    try {
+      process.kill(-pid, signal);
+      pids.push(pid);
+    } catch {
+      // ESRCH: the group is already gone
+    }
+  }
+  return pids;
 }
 
 /**
@@ -46,21 +73,35 @@ export class ManagedProcess {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   private spawnError: Error | undefined;
   private readonly exited: Promise<void>;
+  private logFd: number | undefined;
+  private readonly onLine: ((line: string) => void) | undefined;
 
   constructor(binary: string, args: readonly string[], opts: ManagedProcessOptions) {
     this.label = opts.label;
     this.argv = [binary, ...args];
     this.tailLines = opts.tailLines ?? 40;
+    this.onLine = opts.outputFd === undefined ? opts.onLine : undefined;
+    if (opts.outputFd === undefined && opts.logFile !== undefined) this.logFd = openSync(opts.logFile, 'w');
     const out = opts.outputFd ?? 'pipe';
     this.child = spawn(binary, [...args], { detached: true, stdio: ['ignore', out, out] });
+    running.add(this);
     this.exited = new Promise((resolveExit) => {
       this.child.once('error', (e) => {
         this.spawnError = e;
         if (this.exitInfo === undefined) this.exitInfo = { code: null, signal: null };
+        running.delete(this);
+        this.closeLog();
         resolveExit();
       });
       this.child.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
+        running.delete(this);
+      });
+      // 'close' comes after the last output: the log is complete when waitForExit resolves.
+      this.child.once('close', (code, signal) => {
+        this.exitInfo ??= { code, signal };
+        running.delete(this);
+        this.closeLog();
         resolveExit();
       });
     });
@@ -119,12 +160,28 @@ export class ManagedProcess {
   }
 
   private collect(b: Buffer): void {
+    if (this.logFd !== undefined) writeSync(this.logFd, b);
     const text = this.partial + b.toString('utf8');
     const lines = text.split('\n');
     this.partial = lines.pop() ?? '';
     for (const l of lines) {
       this.tail.push(l);
       if (this.tail.length > this.tailLines) this.tail.shift();
+      this.onLine?.(l);
+    }
+  }
+
+  /** The last line without a newline is a line too once the process has ended. */
+  private closeLog(): void {
+    if (this.partial !== '') {
+      const last = this.partial;
+      this.partial = '';
+      this.tail.push(last);
+      this.onLine?.(last);
+    }
+    if (this.logFd !== undefined) {
+      closeSync(this.logFd);
+      this.logFd = undefined;
     }
   }
 }

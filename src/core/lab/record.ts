@@ -1,4 +1,4 @@
-import type { MigrationInfo } from '../qmp/migration';
+import type { MigrationInfo } from '../qmp/replies';
 import type { LabSide } from './errors';
 import type { LabFiles, LabStatus } from './types';
 
@@ -14,7 +14,17 @@ export const labFileNames = {
   finalQueryMigrateDst: 'final-query-migrate-dst.json',
   srcTestpmdLog: 'src-testpmd.log',
   dstTestpmdLog: 'dst-testpmd.log',
+  srcBridgeLog: 'src-bridge.log',
+  dstBridgeLog: 'dst-bridge.log',
+  srcQemuStderr: 'src-qemu-stderr.log',
+  dstQemuStderr: 'dst-qemu-stderr.log',
 } as const satisfies Record<keyof LabFiles, string>;
+
+/** `<scenario>-YYYYMMDD-HHMMSS` in UTC: a recording folder's name, sorting by time. */
+export function recordingFolderName(scenario: string, now: Date): string {
+  const stamp = now.toISOString().replace(/\.\d+Z$/, '').replace(/[-:]/g, '').replace('T', '-');
+  return `${scenario}-${stamp}`;
+}
 
 /** One process of the run as scenario.json lists it. */
 export interface LabProcessRecord {
@@ -23,6 +33,34 @@ export interface LabProcessRecord {
   pid?: number;
   /** How it ended (filled in at teardown). */
   exit?: string;
+}
+
+/** One side's QEMU as scenario.json lists it. */
+export interface LabQemuRecord {
+  binary?: string;
+  /** `-L` folder, for a QEMU outside the system's prefix. */
+  firmwareDir?: string;
+  version?: string;
+  package?: string;
+  accelerator?: string;
+  machine: string;
+  /** The `-trace enable=` patterns this side was given (the scenario's plus the downtime events it has). */
+  traceEvents: string[];
+}
+
+/** What a CPR scenario measured. */
+export interface LabCprRecord {
+  mode: 'cpr-reboot' | 'cpr-transfer';
+  /** cpr-reboot: size of the saved state file (guest RAM stays in its shared file). */
+  stateFileBytes?: number;
+  guestRamBytes: number;
+  /** cpr-reboot: the old QEMU's run state once saved (`postmigrate`). */
+  sourceRunState?: string;
+  /** From `migrate` on the old QEMU until the new one runs the guest. */
+  pauseMs: number;
+  /** The guest's last `sweep N` on the old QEMU and the first it printed on the new one. */
+  lastSourceSweep: number;
+  firstDestinationSweep: number;
 }
 
 /** The content of scenario.json. */
@@ -39,8 +77,13 @@ export interface ScenarioRecord {
   endTime?: string;
   durationMs?: number;
   host: { platform: string; kernel: string; cpus: number };
-  qemu: { binary?: string; version?: string; package?: string; accelerator?: string; accelerators: string[] };
+  /** The source's QEMU (and the accelerators asked for). */
+  qemu: LabQemuRecord & { accelerators: string[] };
+  /** The destination's QEMU (the same binary unless the scenario crosses versions). */
+  destinationQemu?: LabQemuRecord;
   dpdk?: { binary?: string; version?: string };
+  /** tests/vhost-user-bridge of the bridge scenarios. */
+  bridge?: { binary: string };
   guest: {
     source: string;
     sourceSha256?: string;
@@ -53,7 +96,14 @@ export interface ScenarioRecord {
   capabilities: Record<string, boolean>;
   parameters: Record<string, unknown>;
   traceEvents: string[];
+  /** Parameters of newer QEMUs the scenario sets where offered, and why each was left out. */
+  parametersNotOffered?: Record<string, string>;
   migrationUri?: string;
+  /** cpr-transfer: the second, cpr-type channel. */
+  cprChannel?: string;
+  cpr?: LabCprRecord;
+  /** tmpfs folder of the guest RAM file (cpr-reboot); removed at the end. */
+  ramDir?: string;
   postcopy?: { afterMs: number; switched: boolean; statusAtSwitch?: string; switchedAtMs?: number; dirtySyncCountAtSwitch?: number };
   destinationRunning?: boolean;
   /** Private working directory of the run (sockets, guest image); removed at the end. */

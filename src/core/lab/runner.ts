@@ -1,136 +1,93 @@
 import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, release, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { QmpClient } from '../qmp/client';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unixSocketPathProblem } from '../qmp/socketPath';
 import {
-  migrate,
-  migrateIncoming,
+  endpointOf,
   queryMigrate,
   queryStatus,
   setCapabilities,
   setParameters,
+  startIncoming,
+  startMigration,
   startPostcopy,
-  waitForMigrationStatus,
-  type MigrationInfo,
-} from '../qmp/migration';
-import { version as workbenchVersion } from '../version';
-import { dpdkRuntimeDir, parseDpdkVersion, qemuArgs, testpmdArgs } from './commandLines';
-import { LabAbortedError, LabError, LabMissingBinaryError, type LabSide } from './errors';
-import { buildGuest, guestExceptionMarker, guestReadyMarker, guestSourcePath } from './guest';
-import { resolveLabOptions, type ResolvedLab } from './options';
-import { ManagedProcess, findExecutable } from './process';
+  waitForPrecopyPasses,
+  waitForStatus,
+  type MigrationEndpoint,
+} from '../migration/actions';
+import type { MigrationInfo } from '../qmp/replies';
+import { missingFeatures, offersParameterValue } from '../monitor/features';
+import { LabError, type LabSide } from './errors';
+import { buildGuest, guestSourcePath, guestSweepMarker, guestVirtioModernMarker } from './guest';
+import { checkMachine, resolveLabQemus, traceEventsFor } from './qemuSides';
+import { findVhostUserBridge } from '../qemu/bridge';
+import { labFileNames } from './record';
+import { LabRunBase, sides } from './runBase';
+import type { LabHooks, LabOptions, LabResult } from './types';
+import { fileExists, pollUntil, readTextOrEmpty, sleep } from './wait';
 import { QmpJournal } from './transcript';
-import type { LabFiles, LabHooks, LabOptions, LabResult, LabStatus } from './types';
-import { fileExists, lastLines, pollUntil, readTextOrEmpty, sleep } from './wait';
-import { labFileNames, summarizeMigration, type ScenarioRecord } from './record';
 
-const sides: readonly LabSide[] = ['src', 'dst'];
+const MiB = 1024 * 1024;
+/** How to point the lab at another QEMU. */
+const labQemuHint = '--qemu 10.0 or --qemu PATH; LabOptions.qemu';
 
-class LabRun {
-  private readonly r: ResolvedLab;
-  private readonly outDir: string;
-  private readonly controller = new AbortController();
-  private readonly signal = this.controller.signal;
-  private readonly startedAt = Date.now();
-  private step = 'options';
-  private side: LabSide | undefined;
-  private userAborted = false;
-  private timedOut = false;
-  private timer: NodeJS.Timeout | undefined;
-  private tmp: string | undefined;
-  private journal: QmpJournal | undefined;
-  private readonly qemu = new Map<LabSide, ManagedProcess>();
-  private readonly testpmd = new Map<LabSide, ManagedProcess>();
-  private readonly clients = new Map<LabSide, QmpClient>();
-  private readonly dpdkPrefixes: string[] = [];
-  private readonly final: { src?: MigrationInfo; dst?: MigrationInfo } = {};
-  private readonly files: Partial<LabFiles> = {};
-  private readonly record: ScenarioRecord;
 
-  constructor(opts: LabOptions, private readonly hooks: LabHooks) {
-    this.r = resolveLabOptions(opts);
-    this.outDir = resolve(opts.outDir);
-    this.record = {
-      tool: 'qmig lab',
-      workbenchVersion,
-      scenario: this.r.plan.name,
-      description: this.r.plan.description,
-      status: 'failed',
-      startTime: new Date(this.startedAt).toISOString(),
-      host: { platform: process.platform, kernel: release(), cpus: cpus().length },
-      qemu: { accelerators: this.r.accelerators },
-      guest: {
-        source: 'src/core/lab/guest/dirty.asm',
-        commandLine: this.r.guestAppend,
-        memoryMiB: this.r.memoryMiB,
-        dirtyRateMiBps: this.r.guest.rateMiBps,
-        zeroShare: this.r.guest.zeroSixteenths / 16,
-        dirtyRegionMiB: this.r.guest.regionMiB,
-      },
-      capabilities: this.r.capabilities,
-      parameters: this.r.parameters,
-      traceEvents: this.r.traceEvents,
-      processes: [],
-      files: {},
-    };
-  }
+class LabRun extends LabRunBase {
+  /** Each side's connection as the migration actions use it, once its features were checked. */
+  private readonly endpoints = new Map<LabSide, MigrationEndpoint>();
 
-  async execute(): Promise<LabResult> {
-    const onUserAbort = (): void => {
-      this.userAborted = true;
-      this.controller.abort(new LabAbortedError(this.step));
-    };
-    if (this.hooks.signal?.aborted) onUserAbort();
-    this.hooks.signal?.addEventListener('abort', onUserAbort, { once: true });
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(this.timeoutError());
-    }, this.r.timeoutMs);
-    let failure: LabError | undefined;
-    try {
-      await this.steps();
-    } catch (e) {
-      failure = this.toLabError(e);
-    } finally {
-      clearTimeout(this.timer);
-      this.hooks.signal?.removeEventListener('abort', onUserAbort);
-    }
-    await this.teardown();
-    const status: LabStatus = failure === undefined ? 'completed' : this.userAborted ? 'aborted' : 'failed';
-    const result = await this.finish(status, failure);
-    if (failure) {
-      failure.result = result;
-      throw failure;
-    }
-    return result;
+  private endpoint(side: LabSide): MigrationEndpoint {
+    const e = this.endpoints.get(side);
+    if (!e) throw new LabError(this.step, `no QMP connection to the ${side === 'src' ? 'source' : 'destination'} QEMU whose features were checked`, side);
+    return e;
   }
 
   // ------------------------------------------------------------------ the run
 
-  private async steps(): Promise<void> {
+  protected async steps(): Promise<void> {
     const { r } = this;
     await mkdir(this.outDir, { recursive: true });
     await this.removeOldOutputs();
 
-    this.at('check programs');
-    const qemuBin = this.need(r.qemuBinary, 'QEMU', '--qemu PATH (LabOptions.qemuBinary)');
-    const nasmBin = this.need(r.nasmBinary, 'nasm (assembles the lab guest)', '--nasm PATH (LabOptions.nasmBinary)');
-    const testpmdBin = r.plan.vhostUser
-      ? this.need(r.testpmdBinary, 'DPDK testpmd', '--testpmd PATH (LabOptions.testpmdBinary)')
-      : undefined;
-    this.record.qemu.binary = qemuBin;
-    if (testpmdBin) this.record.dpdk = { binary: testpmdBin };
-
     this.tmp = await mkdtemp(join(tmpdir(), 'qmig-lab-'));
     this.record.tempDir = this.tmp;
+    // QEMU and testpmd create these sockets; a path too long for a socket address fails here, named.
+    const sockets = [...sides.flatMap((side) => [`${side}-qmp.sock`, `${side}-monitor.sock`, `${side}-vhost-user.sock`]), 'migration.sock', 'cpr.sock'];
+    for (const p of sockets.map((n) => this.tmpPath(n))) {
+      const why = unixSocketPathProblem(p);
+      if (why !== undefined) throw new LabError('prepare', `socket ${p} in the temporary folder (TMPDIR): ${why}`);
+    }
+
+    this.at('check programs');
+    this.qemus = await resolveLabQemus(r);
+    for (const side of sides) {
+      const q = this.install(side);
+      this.traceEvents.set(side, await traceEventsFor(q, r.traceEvents));
+      this.describeInstall(side, q);
+      if (side === 'src' || q !== this.install('src')) await checkMachine(side, q, r.plan.machine, r.plan.machineProperties);
+    }
+    const nasmBin = this.need(r.nasmBinary, 'nasm (assembles the lab guest)', '--nasm PATH (LabOptions.nasmBinary)');
+    const bridge = r.plan.vhostUser && r.plan.backend === 'bridge';
+    const testpmdBin = r.plan.vhostUser && !bridge
+      ? this.need(r.testpmdBinary, 'DPDK testpmd', '--testpmd PATH (LabOptions.testpmdBinary)')
+      : undefined;
+    if (testpmdBin) this.record.dpdk = { binary: testpmdBin };
+    const bridgeBin = bridge ? this.findBridge() : undefined;
+    if (bridgeBin) this.record.bridge = { binary: bridgeBin };
+
+    if (r.plan.memory === 'file') {
+      // Guest RAM in a file that outlives the QEMU: tmpfs keeps it in memory, as a DAX device would.
+      this.ramDir = await mkdtemp(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'qmig-lab-ram-'));
+      this.record.ramDir = this.ramDir;
+    }
 
     this.at('build guest');
-    const kernel = join(this.tmp, 'dirty.bin');
+    this.kernel = join(this.tmp, 'dirty.bin');
     const source = guestSourcePath();
     this.record.guest.sourceSha256 = createHash('sha256').update(readFileSync(source)).digest('hex');
-    const nasmArgv = await buildGuest(nasmBin, kernel, this.signal);
+    const nasmArgv = await buildGuest(nasmBin, this.kernel, this.signal);
     this.record.processes.push({ role: 'nasm', argv: nasmArgv, exit: 'exited with status 0' });
 
     this.files.qmpTranscript = join(this.outDir, labFileNames.qmpTranscript);
@@ -139,68 +96,266 @@ class LabRun {
     if (testpmdBin) {
       for (const side of sides) await this.startTestpmd(side, testpmdBin);
     }
-    for (const side of sides) this.startQemu(side, qemuBin, kernel);
+    if (bridgeBin) {
+      for (const side of sides) await this.startBridge(side, bridgeBin);
+    }
+    switch (r.plan.flow) {
+      case 'live': return this.liveMigration();
+      case 'cpr-reboot': return this.cprReboot();
+      case 'cpr-transfer': return this.cprTransfer();
+    }
+  }
+
+  /** Both QEMUs run at once; the guest moves over a unix socket, precopy or switched to postcopy. */
+  private async liveMigration(): Promise<void> {
+    const { r } = this;
+    for (const side of sides) this.startQemu(side);
     await Promise.all(sides.map((side) => this.connect(side)));
-    await this.describeQemu();
+    await this.describeQemu('src');
+    await this.describeQemu('dst');
+    await this.checkFeatures(sides);
 
     this.at('boot guest', 'src');
     await this.waitForGuest();
+    if (r.plan.guestVirtio === 1 && !readTextOrEmpty(this.debugcon('src')).includes(guestVirtioModernMarker)) {
+      const said = readTextOrEmpty(this.debugcon('src')).split('\n').find((l) => l.startsWith('qmig-guest: virtio-net')) ?? 'nothing about its NIC';
+      throw new LabError('boot guest', `the guest did not bring the virtio-net device up through the virtio 1.0 interface (it said: ${said}), so the back-end would serve nothing`, 'src');
+    }
 
     this.at('configure migration');
-    for (const side of sides) {
-      this.side = side;
-      await setCapabilities(this.client(side), r.capabilities);
-      await setParameters(this.client(side), r.parameters);
-    }
+    for (const side of sides) await this.configure(side);
 
-    const uri = `unix:${join(this.tmp, 'migration.sock')}`;
+    const uri = `unix:${this.tmpPath('migration.sock')}`;
     this.record.migrationUri = uri;
     this.at('migrate-incoming', 'dst');
-    await migrateIncoming(this.client('dst'), uri);
+    await startIncoming(this.endpoint('dst'), uri);
     this.at('migrate', 'src');
     const migrateAt = Date.now();
-    await migrate(this.client('src'), uri);
+    await startMigration(this.endpoint('src'), uri);
 
-    if (r.plan.postcopy) {
-      this.at('migrate-start-postcopy', 'src');
-      await sleep(Math.max(0, migrateAt + r.postcopyAfterMs - Date.now()), this.signal);
-      const now = await this.waitForFirstPass();
-      const statusAtSwitch = now.status ?? 'none';
-      // Switching is only possible while precopy is still running; a migration that already
-      // converged is recorded as such (its destination then shows no postcopy faults).
-      const switched = statusAtSwitch === 'active';
-      if (switched) await startPostcopy(this.client('src'));
-      this.record.postcopy = {
-        afterMs: r.postcopyAfterMs,
-        switched,
-        statusAtSwitch,
-        switchedAtMs: Date.now() - migrateAt,
-        dirtySyncCountAtSwitch: now.ram?.['dirty-sync-count'] ?? 0,
-      };
-      if (!switched) this.log(`migration was '${statusAtSwitch}' after ${r.postcopyAfterMs} ms; postcopy not started`);
+    if (r.plan.postcopy) await this.switchToPostcopy(migrateAt);
+    for (const side of sides) await this.waitForCompletion(side);
+    await this.checkDestination();
+    for (const side of sides) await this.finalQueryMigrate(side);
+    if (this.hooks.beforeTeardown) {
+      this.at('hold');
+      await this.hooks.beforeTeardown({ ...this.files });
     }
+  }
 
-    for (const side of sides) {
-      this.at('wait for completion', side);
-      const left = Math.max(1, this.startedAt + r.timeoutMs - Date.now());
-      await waitForMigrationStatus(this.client(side), ['completed'], { timeoutMs: left, pollMs: 100, signal: this.signal });
+  /** tests/vhost-user-bridge: the one given, else in the build folders, else the one setup built. */
+  private findBridge(): string {
+    const { r } = this;
+    if (r.bridgeBinary !== undefined) return this.need(r.bridgeBinary, 'tests/vhost-user-bridge', '--bridge PATH (LabOptions.bridgeBinary)');
+    try {
+      return findVhostUserBridge({ buildDirs: r.qemuBuildDirs, ...(r.cacheDir !== undefined ? { cacheDir: r.cacheDir } : {}) }).path;
+    } catch (e) {
+      throw new LabError('check programs', e instanceof Error ? e.message : String(e));
     }
+  }
 
+  /** A CPR scenario's first steps: the source QEMU alone, its guest booted, its migration configured. */
+  private async sourceAlone(): Promise<void> {
+    this.startQemu('src');
+    await this.connect('src');
+    await this.describeQemu('src');
+    await this.checkFeatures(['src']);
+    this.at('boot guest', 'src');
+    await this.waitForGuest();
+    this.at('configure migration', 'src');
+    await this.configure('src');
+  }
+
+  /**
+   * Live update by restart: the source saves device state to a file with guest RAM left in place
+   * (x-ignore-shared over a shared file), quits, and a new QEMU on the same RAM file resumes from
+   * the saved state (docs/devel/migration/CPR.rst, cpr-reboot).
+   */
+  private async cprReboot(): Promise<void> {
+    await this.sourceAlone();
+
+    const stateFile = this.tmpPath('vm.state');
+    const uri = `file:${stateFile}`;
+    this.record.migrationUri = uri;
+    this.at('migrate', 'src');
+    const migrateAt = Date.now();
+    await startMigration(this.endpoint('src'), uri);
+    await this.waitForCompletion('src');
+    const st = await queryStatus(this.endpoint('src'));
+    this.log(`source run state after saving: ${st.status}`);
+    await this.finalQueryMigrate('src');
+    const lastSweep = this.lastSweep('src');
+
+    this.at('quit', 'src');
+    await this.quitQemu('src');
+    const stateBytes = statSync(stateFile).size;
+
+    this.startQemu('dst');
+    await this.connect('dst');
+    await this.describeQemu('dst');
+    await this.checkFeatures(['dst']);
+    this.at('configure migration', 'dst');
+    await this.configure('dst');
+    this.at('migrate-incoming', 'dst');
+    await startIncoming(this.endpoint('dst'), uri);
+    await this.waitForCompletion('dst');
+    await this.checkDestination();
+    const resumedAtMs = Date.now() - migrateAt;
+    const resumedSweep = await this.waitForNextSweep(lastSweep);
+    await this.finalQueryMigrate('dst');
+    this.record.cpr = {
+      mode: 'cpr-reboot',
+      stateFileBytes: stateBytes,
+      guestRamBytes: this.r.memoryMiB * MiB,
+      sourceRunState: st.status,
+      pauseMs: resumedAtMs,
+      lastSourceSweep: lastSweep,
+      firstDestinationSweep: resumedSweep,
+    };
+  }
+
+  /**
+   * Live update by handing over: the new QEMU starts with a second, cpr-type incoming channel and
+   * receives the guest-RAM memfd over it (SCM_RIGHTS) before its monitor opens; the main channel
+   * then carries only device state (docs/devel/migration/CPR.rst, cpr-transfer).
+   */
+  private async cprTransfer(): Promise<void> {
+    await this.sourceAlone();
+
+    const cprSocket = this.tmpPath('cpr.sock');
+    const mainSocket = this.tmpPath('migration.sock');
+    this.startQemu('dst', cprSocket);
+    // The new QEMU listens on the cpr channel and blocks there: its monitor opens only once it has
+    // read the cpr state, which the source writes when it gets `migrate`.
+    this.at('wait for the cpr channel', 'dst');
+    const dstProc = this.qemu.get('dst');
+    await pollUntil(() => fileExists(cprSocket), {
+      timeoutMs: 30_000,
+      signal: this.signal,
+      ...(dstProc ? { stillAlive: () => this.checkAlive(dstProc, 'dst') } : {}),
+      onTimeout: () => new LabError(this.step, `the new QEMU did not listen on ${cprSocket} within 30 s`, 'dst'),
+    });
+    const unix = (path: string): Record<string, string> => ({ transport: 'socket', type: 'unix', path });
+    const channels = [
+      { 'channel-type': 'main', addr: unix(mainSocket) },
+      { 'channel-type': 'cpr', addr: unix(cprSocket) },
+    ];
+    this.record.migrationUri = `unix:${mainSocket}`;
+    this.record.cprChannel = `unix:${cprSocket}`;
+    this.at('migrate', 'src');
+    const migrateAt = Date.now();
+    await startMigration(this.endpoint('src'), { channels });
+    const lastSweep = this.lastSweep('src');
+
+    await this.connect('dst');
+    await this.describeQemu('dst');
+    await this.checkFeatures(['dst']);
+    this.at('configure migration', 'dst');
+    // The mode came over the cpr channel; the destination is told only what it may set itself.
+    await this.configure('dst', { mode: false });
+    this.at('migrate-incoming', 'dst');
+    await startIncoming(this.endpoint('dst'), `unix:${mainSocket}`);
+    for (const side of sides) await this.waitForCompletion(side);
+    await this.checkDestination();
+    const resumedAtMs = Date.now() - migrateAt;
+    const resumedSweep = await this.waitForNextSweep(lastSweep);
+    for (const side of sides) await this.finalQueryMigrate(side);
+    this.record.cpr = {
+      mode: 'cpr-transfer',
+      guestRamBytes: this.r.memoryMiB * MiB,
+      pauseMs: resumedAtMs,
+      lastSourceSweep: lastSweep,
+      firstDestinationSweep: resumedSweep,
+    };
+  }
+
+  // ------------------------------------------------------------------ steps shared by the flows
+
+  /** Refuses what a side's QEMU lacks, naming the side, its version and what it offers. */
+  private async checkFeatures(which: readonly LabSide[]): Promise<void> {
+    const { r } = this;
+    for (const side of which) {
+      this.at('check QEMU features', side);
+      const e = await endpointOf(this.client(side));
+      this.endpoints.set(side, e);
+      const f = e.features;
+      this.features.set(side, f);
+      const missing = missingFeatures(f, r.capabilities, side === 'dst' && r.plan.flow === 'cpr-transfer' ? {} : r.parameters);
+      if (missing.length > 0) {
+        const q = this.install(side);
+        throw new LabError(
+          this.step,
+          `${r.plan.name} needs what QEMU ${q.versionText} (${q.binary}) does not offer: ${missing.join('; ')}; ` +
+            `run it on a newer QEMU (${labQemuHint})`,
+          side,
+        );
+      }
+    }
+    // Parameters only some QEMUs have: set where every side that is checked offers them.
+    const checked = [...this.features.values()];
+    for (const [name, value] of Object.entries(r.parametersIfOffered)) {
+      const lacking = [...this.features.entries()].filter(([, f]) => !offersParameterValue(f, name, value)).map(([s]) => s);
+      if (lacking.length === 0 && checked.length > 0) {
+        this.extraParameters[name] = value;
+        delete this.record.parametersNotOffered?.[name];
+      } else {
+        delete this.extraParameters[name];
+        const versions = lacking.map((s) => `QEMU ${this.install(s).versionText} (${s})`).join(', ');
+        (this.record.parametersNotOffered ??= {})[name] = `${versions} has no ${name} ${JSON.stringify(value)}`;
+      }
+    }
+    this.record.parameters = { ...r.parameters, ...this.extraParameters };
+  }
+
+  private async configure(side: LabSide, opts: { mode?: false } = {}): Promise<void> {
+    this.side = side;
+    await setCapabilities(this.endpoint(side), this.r.capabilities);
+    const params: Record<string, unknown> = { ...this.r.parameters, ...this.extraParameters };
+    if (opts.mode === false) delete params['mode'];
+    if (Object.keys(params).length > 0) await setParameters(this.endpoint(side), params);
+  }
+
+  private async switchToPostcopy(migrateAt: number): Promise<void> {
+    const { r } = this;
+    this.at('migrate-start-postcopy', 'src');
+    await sleep(Math.max(0, migrateAt + r.postcopyAfterMs - Date.now()), this.signal);
+    const now = await this.waitForFirstPass();
+    const statusAtSwitch = now.status ?? 'none';
+    // Switching is only possible while precopy is still running; a migration that already
+    // converged is recorded as such (its destination then shows no postcopy faults).
+    const switched = statusAtSwitch === 'active';
+    if (switched) await startPostcopy(this.endpoint('src'));
+    this.record.postcopy = {
+      afterMs: r.postcopyAfterMs,
+      switched,
+      statusAtSwitch,
+      switchedAtMs: Date.now() - migrateAt,
+      dirtySyncCountAtSwitch: now.ram?.['dirty-sync-count'] ?? 0,
+    };
+    if (!switched) this.log(`migration was '${statusAtSwitch}' after ${r.postcopyAfterMs} ms; postcopy not started`);
+  }
+
+  private async waitForCompletion(side: LabSide): Promise<void> {
+    this.at('wait for completion', side);
+    const left = Math.max(1, this.startedAt + this.r.timeoutMs - Date.now());
+    await waitForStatus(this.endpoint(side), ['completed'], { timeoutMs: left, pollMs: 100, signal: this.signal });
+  }
+
+  private async checkDestination(): Promise<void> {
     this.at('check destination', 'dst');
-    const st = await queryStatus(this.client('dst'));
+    const st = await queryStatus(this.endpoint('dst'));
     this.record.destinationRunning = st.running;
     if (!st.running) throw new LabError('check destination', `destination VM is '${st.status}', not running, after migration`, 'dst');
+  }
 
-    this.at('final query-migrate');
-    for (const side of sides) {
-      this.side = side;
-      const info = await queryMigrate(this.client(side));
-      this.final[side] = info;
-      const key = side === 'src' ? 'finalQueryMigrateSrc' : 'finalQueryMigrateDst';
-      const path = join(this.outDir, labFileNames[key]);
-      await writeFile(path, JSON.stringify(info, null, 2) + '\n');
-      this.files[key] = path;
-    }
+  private async finalQueryMigrate(side: LabSide): Promise<void> {
+    this.at('final query-migrate', side);
+    const info = await queryMigrate(this.endpoint(side));
+    this.final[side] = info;
+    const key = side === 'src' ? 'finalQueryMigrateSrc' : 'finalQueryMigrateDst';
+    const path = join(this.outDir, labFileNames[key]);
+    await writeFile(path, JSON.stringify(info, null, 2) + '\n');
+    this.files[key] = path;
   }
 
   /**
@@ -209,276 +364,35 @@ class LabRun {
    * postcopy, tens of thousands of zero pages each traced on the destination, and the recording
    * would show bulk transfer instead of the guest's working set faulting in.
    */
-  private async waitForFirstPass(): Promise<MigrationInfo> {
-    const src = this.client('src');
-    for (;;) {
-      const info = await queryMigrate(src);
-      if (info.status !== 'active' || (info.ram?.['dirty-sync-count'] ?? 0) >= 2) return info;
-      await sleep(50, this.signal);
-    }
+  private waitForFirstPass(): Promise<MigrationInfo> {
+    return waitForPrecopyPasses(this.endpoint('src'), 1, { timeoutMs: 0, pollMs: 50, signal: this.signal });
   }
 
-  private async startTestpmd(side: LabSide, bin: string): Promise<void> {
-    if (!this.tmp) throw new Error('no temporary directory');
-    this.at('start testpmd', side);
-    const socket = join(this.tmp, `${side}-vhost-user.sock`);
-    // The file prefix names EAL's runtime directory: unique per run and side, removed at teardown.
-    const prefix = `qmig-lab-${process.pid}-${this.tmp.slice(-6)}-${side}`;
-    this.dpdkPrefixes.push(prefix);
-    const key = side === 'src' ? 'srcTestpmdLog' : 'dstTestpmdLog';
-    const logPath = join(this.outDir, labFileNames[key]);
-    this.files[key] = logPath;
-    const fd = openSync(logPath, 'w');
-    let proc: ManagedProcess;
-    try {
-      proc = new ManagedProcess(bin, testpmdArgs(socket, prefix), { label: `${side} testpmd`, outputFd: fd });
-    } finally {
-      closeSync(fd); // the child holds its own copy
-    }
-    this.testpmd.set(side, proc);
-    this.addProcess(`${side}-testpmd`, proc);
-    await pollUntil(() => fileExists(socket), {
-      timeoutMs: 30_000,
+  /** The number of the guest's last `sweep N` line on a side's debug console (0 before the first). */
+  private lastSweep(side: LabSide): number {
+    const all = [...readTextOrEmpty(this.debugcon(side)).matchAll(new RegExp(`${guestSweepMarker} (\\d+)`, 'g'))];
+    return Number(all.at(-1)?.[1] ?? 0);
+  }
+
+  /**
+   * After a CPR restart the guest must go on from where it was: the counter of its next sweep
+   * lives in guest RAM that was kept in place, so it continues the source's numbers.
+   */
+  private async waitForNextSweep(after: number): Promise<number> {
+    this.at('guest resumes', 'dst');
+    const g = this.r.guest;
+    const sweepMs = g.rateMiBps > 0 ? (g.regionMiB / g.rateMiBps) * 1000 : 0;
+    const proc = this.qemu.get('dst');
+    return pollUntil(() => {
+      const n = this.lastSweep('dst');
+      return n > 0 ? n : undefined;
+    }, {
+      timeoutMs: Math.min(Math.max(1, this.startedAt + this.r.timeoutMs - Date.now()), 2 * sweepMs + 10_000),
+      pollMs: 100,
       signal: this.signal,
-      stillAlive: () => this.checkAlive(proc, side, logPath),
-      onTimeout: () => new LabError('start testpmd', `no vhost-user socket ${socket} after 30 s${this.tailOf(proc, logPath)}`, side),
+      ...(proc ? { stillAlive: () => this.checkAlive(proc, 'dst') } : {}),
+      onTimeout: () => new LabError(this.step, `the guest printed no '${guestSweepMarker}' line on the new QEMU (its last on the old one was ${after})`, 'dst'),
     });
-    const dpdkVersion = parseDpdkVersion(readTextOrEmpty(logPath));
-    if (this.record.dpdk && dpdkVersion) this.record.dpdk.version = dpdkVersion;
-  }
-
-  private startQemu(side: LabSide, bin: string, kernel: string): void {
-    if (!this.tmp) throw new Error('no temporary directory');
-    this.at('start QEMU', side);
-    const traceKey = side === 'src' ? 'srcTrace' : 'dstTrace';
-    const traceFile = join(this.outDir, labFileNames[traceKey]);
-    this.files[traceKey] = traceFile;
-    const args = qemuArgs({
-      side,
-      memoryMiB: this.r.memoryMiB,
-      accelerators: this.r.accelerators,
-      kernel,
-      append: this.r.guestAppend,
-      qmpSocket: this.qmpSocket(side),
-      traceFile,
-      traceEvents: this.r.traceEvents,
-      debugconFile: this.debugcon(side),
-      ...(this.r.plan.vhostUser ? { vhostUserSocket: join(this.tmp, `${side}-vhost-user.sock`) } : {}),
-      incoming: side === 'dst',
-    });
-    const proc = new ManagedProcess(bin, args, { label: `${side} QEMU` });
-    this.qemu.set(side, proc);
-    this.addProcess(`${side}-qemu`, proc);
-  }
-
-  private async connect(side: LabSide): Promise<void> {
-    const proc = this.qemu.get(side);
-    if (!proc || !this.journal) throw new Error(`${side} QEMU was not started`);
-    const socket = this.qmpSocket(side);
-    await pollUntil(() => fileExists(socket), {
-      timeoutMs: 30_000,
-      signal: this.signal,
-      stillAlive: () => this.checkAlive(proc, side),
-      onTimeout: () => new LabError('connect QMP', `QEMU did not create ${socket} within 30 s${this.tailOf(proc)}`, side),
-    });
-    try {
-      const client = await QmpClient.connect(socket, {
-        connectTimeoutMs: 15_000,
-        commandTimeoutMs: 30_000,
-        onTranscript: this.journal.forSide(side),
-        signal: this.signal,
-      });
-      this.clients.set(side, client);
-    } catch (e) {
-      throw this.sideError('connect QMP', side, e);
-    }
-  }
-
-  private async describeQemu(): Promise<void> {
-    const src = this.client('src');
-    const v = src.greeting.version;
-    this.record.qemu.version = `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}`;
-    this.record.qemu.package = v.package;
-    this.at('query accelerator', 'src');
-    const kvm = await src.execute<{ enabled: boolean; present: boolean }>('query-kvm');
-    this.record.qemu.accelerator = kvm.enabled ? 'kvm' : this.r.accelerators.find((a) => a !== 'kvm') ?? 'unknown';
-    this.log(`QEMU ${this.record.qemu.version} (${v.package}), accelerator ${this.record.qemu.accelerator}`);
-  }
-
-  private async waitForGuest(): Promise<void> {
-    const proc = this.qemu.get('src');
-    if (!proc) throw new Error('src QEMU was not started');
-    const path = this.debugcon('src');
-    // Under emulated KVM the firmware alone can take several seconds before the guest starts.
-    await pollUntil(
-      () => {
-        const text = readTextOrEmpty(path);
-        if (text.includes(guestExceptionMarker)) {
-          throw new LabError('boot guest', `the lab guest crashed: ${lastLines(text, 3).join(' | ')}`, 'src');
-        }
-        return text.includes(guestReadyMarker) ? true : undefined;
-      },
-      {
-        timeoutMs: Math.min(60_000, Math.max(1, this.startedAt + this.r.timeoutMs - Date.now())),
-        pollMs: 100,
-        signal: this.signal,
-        stillAlive: () => this.checkAlive(proc, 'src'),
-        onTimeout: () => new LabError('boot guest', `the guest printed no '${guestReadyMarker}' line on the debug console${this.tailOf(proc)}`, 'src'),
-      },
-    );
-  }
-
-  // ------------------------------------------------------------------ teardown and result
-
-  /** Ends every process (QEMUs first: they hold the vhost-user connections), removes the temp dir. Never throws. */
-  private async teardown(): Promise<void> {
-    this.hooks.progress?.('teardown');
-    await Promise.all([...this.clients.values()].map((c) => c.close().catch(() => undefined)));
-    await Promise.all([...this.qemu.values()].map((p) => p.stop()));
-    await Promise.all([...this.testpmd.values()].map((p) => p.stop()));
-    for (const rec of this.record.processes) {
-      const p = this.processByRole(rec.role);
-      if (p) rec.exit = p.exitDescription ?? 'still running';
-    }
-    this.journal?.close();
-    if (this.tmp) {
-      for (const side of sides) {
-        const key = side === 'src' ? 'srcGuestLog' : 'dstGuestLog';
-        const dest = join(this.outDir, labFileNames[key]);
-        try {
-          await copyFile(this.debugcon(side), dest);
-          this.files[key] = dest;
-        } catch {
-          // that QEMU never started
-        }
-      }
-      await rm(this.tmp, { recursive: true, force: true }).catch((e: unknown) => this.log(`could not remove ${this.tmp}: ${String(e)}`));
-    }
-    for (const prefix of this.dpdkPrefixes) {
-      await rm(dpdkRuntimeDir(prefix), { recursive: true, force: true }).catch(() => undefined);
-    }
-  }
-
-  private async finish(status: LabStatus, failure: LabError | undefined): Promise<LabResult> {
-    const end = Date.now();
-    const durationMs = end - this.startedAt;
-    const scenarioPath = join(this.outDir, labFileNames.scenario);
-    Object.assign(this.record, {
-      status,
-      endTime: new Date(end).toISOString(),
-      durationMs,
-      summary: summarizeMigration(this.final.src, this.final.dst),
-    });
-    if (failure) {
-      this.record.error = failure.message;
-      this.record.failedStep = failure.step;
-      if (failure.side) this.record.failedSide = failure.side;
-    }
-    const files: LabFiles = {
-      scenario: scenarioPath,
-      qmpTranscript: this.files.qmpTranscript ?? join(this.outDir, labFileNames.qmpTranscript),
-      srcTrace: this.files.srcTrace ?? join(this.outDir, labFileNames.srcTrace),
-      dstTrace: this.files.dstTrace ?? join(this.outDir, labFileNames.dstTrace),
-      ...this.files,
-    };
-    this.record.files = Object.fromEntries(
-      Object.entries(this.files).map(([k, v]) => [k, v.slice(this.outDir.length + 1)]),
-    );
-    this.record.files.scenario = labFileNames.scenario;
-    try {
-      await writeFile(scenarioPath, JSON.stringify(this.record, null, 2) + '\n');
-    } catch (e) {
-      this.log(`could not write ${scenarioPath}: ${String(e)}`);
-    }
-    return {
-      outDir: this.outDir,
-      scenario: this.r.plan.name,
-      status,
-      durationMs,
-      files,
-      finalQueryMigrate: { ...this.final },
-      ...(failure ? { error: failure.message } : {}),
-    };
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  private at(step: string, side?: LabSide): void {
-    this.step = step;
-    this.side = side;
-    this.hooks.progress?.(side ? `${step} (${side})` : step);
-  }
-
-  private log(line: string): void {
-    this.hooks.log?.(line);
-  }
-
-  private need(bin: string, what: string, setting: string): string {
-    const found = findExecutable(bin);
-    if (!found) throw new LabMissingBinaryError(bin, what, setting);
-    return found;
-  }
-
-  private client(side: LabSide): QmpClient {
-    const c = this.clients.get(side);
-    if (!c) throw new Error(`no QMP connection to ${side}`);
-    return c;
-  }
-
-  private qmpSocket(side: LabSide): string {
-    if (!this.tmp) throw new Error('no temporary directory');
-    return join(this.tmp, `${side}-qmp.sock`);
-  }
-
-  private debugcon(side: LabSide): string {
-    if (!this.tmp) throw new Error('no temporary directory');
-    return join(this.tmp, `${side}-debugcon.log`);
-  }
-
-  private addProcess(role: string, proc: ManagedProcess): void {
-    this.log(`started ${proc.label}${proc.pid !== undefined ? ` (pid ${proc.pid})` : ''}: ${JSON.stringify(proc.argv)}`);
-    this.record.processes.push({ role, argv: [...proc.argv], ...(proc.pid !== undefined ? { pid: proc.pid } : {}) });
-  }
-
-  private processByRole(role: string): ManagedProcess | undefined {
-    const [side, kind] = role.split('-') as [LabSide, string];
-    return kind === 'qemu' ? this.qemu.get(side) : kind === 'testpmd' ? this.testpmd.get(side) : undefined;
-  }
-
-  private checkAlive(proc: ManagedProcess, side: LabSide, logPath?: string): void {
-    const how = proc.exitDescription;
-    if (how !== undefined) throw new LabError(this.step, `${proc.label} ${how}${this.tailOf(proc, logPath)}`, side);
-  }
-
-  /** The last lines a process wrote, for error messages. */
-  private tailOf(proc: ManagedProcess, logPath?: string): string {
-    const lines = logPath ? lastLines(readTextOrEmpty(logPath), 15) : proc.lastLines().slice(-15);
-    return lines.length ? `\nlast lines of ${proc.label} output:\n  ${lines.join('\n  ')}` : '';
-  }
-
-  private sideError(step: string, side: LabSide, e: unknown): LabError {
-    if (e instanceof LabError) return e;
-    const proc = this.qemu.get(side);
-    const how = proc?.exitDescription;
-    const text = e instanceof Error ? e.message : String(e);
-    return new LabError(step, `${text}${how ? `; ${proc?.label} ${how}` : ''}${proc ? this.tailOf(proc) : ''}`, side, { cause: e });
-  }
-
-  private timeoutError(): LabError {
-    return new LabError(this.step, `the run took longer than ${this.r.timeoutMs} ms; raise --timeout (LabOptions.timeoutMs)`, this.side);
-  }
-
-  private toLabError(e: unknown): LabError {
-    if (this.userAborted) return new LabAbortedError(this.step);
-    if (this.timedOut) return this.timeoutError();
-    if (this.side && !(e instanceof LabError)) return this.sideError(this.step, this.side, e);
-    if (e instanceof LabError) return e;
-    return new LabError(this.step, e instanceof Error ? e.message : String(e), undefined, { cause: e });
-  }
-
-  private async removeOldOutputs(): Promise<void> {
-    // A recording must never mix files of two runs.
-    await Promise.all(Object.values(labFileNames).map((n) => rm(join(this.outDir, n), { force: true })));
   }
 }
 

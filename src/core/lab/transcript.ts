@@ -12,7 +12,12 @@ export interface QmpJournalLine {
   direction: 'out' | 'in';
   kind: QmpTranscriptEntry['kind'];
   message: unknown;
+  /** Set when the message's body was left out (the schema reply); says what it was. */
+  elided?: string;
 }
+
+/** Replies left out of the journal: large and the same for every run of a binary. */
+const elidedReplies = new Set(['query-qmp-schema']);
 
 /**
  * qmp.jsonl: every QMP message of both sides in the order this process saw them. Written
@@ -21,6 +26,8 @@ export interface QmpJournalLine {
 export class QmpJournal {
   private fd: number | undefined;
   lines = 0;
+  /** Ids (per side) of commands whose replies are elided. */
+  private readonly elideIds = new Set<string>();
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
@@ -37,6 +44,14 @@ export class QmpJournal {
         kind: e.kind,
         message: e.message,
       };
+      const m = isRecord(e.message) ? e.message : undefined;
+      const key = `${side}:${JSON.stringify(m?.['id'] ?? null)}`;
+      if (e.kind === 'command' && typeof m?.['execute'] === 'string' && elidedReplies.has(m['execute'])) this.elideIds.add(key);
+      else if (e.kind === 'reply' && this.elideIds.delete(key)) {
+        const ret = m?.['return'];
+        line.message = { id: m?.['id'] };
+        line.elided = `reply of ${Array.isArray(ret) ? ret.length : '?'} entries, ${JSON.stringify(ret ?? null).length} bytes`;
+      }
       this.write(line);
     };
   }
@@ -52,4 +67,8 @@ export class QmpJournal {
     closeSync(this.fd);
     this.fd = undefined;
   }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

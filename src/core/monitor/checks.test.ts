@@ -27,14 +27,25 @@ test('pair: channel count and compression compared only when multifd is on both 
   assert.deepEqual(checkPair(a, { ...a }), []);
 });
 
-test('CPR modes: shared memory, x-ignore-shared, cpr-exec-command', () => {
+test('CPR modes: RAM in place, x-ignore-shared, shareable RAM, postcopy, cpr-exec-command', () => {
+  const file = { id: 'ram0', share: true, backend: 'memory-backend-file' };
+  const memfd = { id: 'ram0', share: true, backend: 'memory-backend-memfd' };
   assert.deepEqual(checkCprMode('normal', cfg({}), []), []);
-  assert.deepEqual(ids(checkCprMode('cpr-reboot', cfg({}), [{ share: false }])), ['cpr-shared-memory', 'cpr-reboot-ignore-shared']);
-  assert.deepEqual(checkCprMode('cpr-reboot', cfg({ 'x-ignore-shared': true }), [{ share: true }]), []);
+  // cpr-reboot: in place only from a shared file; a memfd or private RAM is copied into the state file.
+  assert.deepEqual(ids(checkCprMode('cpr-reboot', cfg({ 'x-ignore-shared': true }), [])), ['cpr-reboot-copies-ram']);
+  assert.deepEqual(ids(checkCprMode('cpr-reboot', cfg({ 'x-ignore-shared': true }), [memfd])), ['cpr-reboot-copies-ram']);
+  assert.deepEqual(ids(checkCprMode('cpr-reboot', cfg({}), [file])), ['cpr-reboot-ignore-shared']);
+  assert.deepEqual(checkCprMode('cpr-reboot', cfg({ 'x-ignore-shared': true }), [file]), []);
+  assert.deepEqual(ids(checkCprMode('cpr-reboot', cfg({ 'x-ignore-shared': true, 'postcopy-ram': true }), [file])), ['cpr-postcopy']);
+  // cpr-transfer: every backend shared, and aux-ram-share for the implicit RAM.
+  assert.deepEqual(ids(checkCprMode('cpr-transfer', cfg({}), [{ id: 'm', share: false }], { auxRamShare: false })), ['cpr-shared-memory', 'cpr-transfer-aux-ram-share']);
+  assert.match(checkCprMode('cpr-transfer', cfg({}), [{ id: 'm', share: false }])[0]?.message ?? '', /memory backend m needs share=on/);
+  // Without a backend of its own QEMU lists the guest RAM as pc.ram, not shared: refused even with aux-ram-share.
+  assert.deepEqual(ids(checkCprMode('cpr-transfer', cfg({}), [{ id: 'pc.ram', share: false, backend: 'memory-backend-ram' }], { auxRamShare: true })), ['cpr-shared-memory']);
+  assert.deepEqual(checkCprMode('cpr-transfer', cfg({}), [memfd], { auxRamShare: true }), []);
+  assert.deepEqual(checkCprMode('cpr-transfer', cfg({}), undefined), [], 'unknown memdevs and machine: no claim');
   assert.deepEqual(ids(checkCprMode('cpr-exec', cfg({}, {}), [{ share: true }])), ['cpr-exec-command']);
   assert.deepEqual(checkCprMode('cpr-exec', cfg({}, { 'cpr-exec-command': ['qemu-system-x86_64'] }), [{ share: true }]), []);
-  assert.deepEqual(ids(checkCprMode('cpr-transfer', cfg({}), [])), ['cpr-shared-memory'], 'no memory backend at all');
-  assert.deepEqual(checkCprMode('cpr-transfer', cfg({}), undefined), [], 'unknown memdevs: no claim');
 });
 
 test('guest paused where it should run', () => {

@@ -62,25 +62,68 @@ export function checkPair(src: SideConfig, dst: SideConfig): MonitorWarning[] {
   return out;
 }
 
-/** A memory backend as `query-memdev` reports it. */
+/** A memory backend as `query-memdev` reports it, with its QOM type where known (`memory-backend-file`). */
 export interface MemdevInfo {
   id?: string;
   share: boolean;
+  /** From `qom-list /objects` (`child<memory-backend-file>` → `memory-backend-file`). */
+  backend?: string;
 }
 
-/** What a CPR mode needs: shared guest memory, `x-ignore-shared` (cpr-reboot), `cpr-exec-command` (cpr-exec). */
-export function checkCprMode(mode: string, cfg: SideConfig, memdevs: readonly MemdevInfo[] | undefined): MonitorWarning[] {
+/** What the machine says about itself (`qom-get /machine`), where the QEMU has the property. */
+export interface MachineInfo {
+  /** `aux-ram-share` (10.0+): implicit RAM blocks (ROMs, VGA, pc.ram without a backend) in shared memfds. */
+  auxRamShare?: boolean;
+}
+
+/**
+ * What a CPR mode needs (docs/devel/migration/CPR.rst and QEMU 10.0's migration code):
+ * - cpr-reboot keeps guest RAM in place only when it lives in a shared named file
+ *   (`memory-backend-file,share=on`) and `x-ignore-shared` is on; otherwise every page of RAM is
+ *   written into the state file (it still works, slowly). A memfd does not count: QEMU 10.0 skips
+ *   only shared RAM blocks backed by a named file, and a memfd ends with the process anyway.
+ * - cpr-transfer hands RAM over as file descriptors: every memory backend needs share=on (QEMU
+ *   lists the default guest RAM as backend `pc.ram`, share=false) and the machine
+ *   `aux-ram-share=on`, or QEMU blocks the migration.
+ * - neither may be combined with postcopy; cpr-exec (newer QEMUs) needs `cpr-exec-command`.
+ * `memdevs` or `machine` undefined: not known, no claim.
+ */
+export function checkCprMode(mode: string, cfg: SideConfig, memdevs: readonly MemdevInfo[] | undefined, machine: MachineInfo = {}): MonitorWarning[] {
   if (!mode.startsWith('cpr-')) return [];
   const out: MonitorWarning[] = [];
-  if (memdevs !== undefined && !memdevs.some((m) => m.share)) {
-    out.push({
-      id: 'cpr-shared-memory',
-      severity: 'error',
-      message: `mode ${mode} keeps guest RAM in place: it needs a shared memory backend (e.g. -object memory-backend-memfd,share=on); this QEMU has none`,
-    });
+  if (cfg.capabilities['postcopy-ram'] === true) {
+    out.push({ id: 'cpr-postcopy', severity: 'error', message: `mode ${mode} may not be used with postcopy: turn the postcopy-ram capability off` });
   }
-  if (mode === 'cpr-reboot' && cfg.capabilities['x-ignore-shared'] !== true) {
-    out.push({ id: 'cpr-reboot-ignore-shared', severity: 'warning', message: 'mode cpr-reboot without the x-ignore-shared capability copies all of shared RAM into the stream' });
+  if (mode === 'cpr-reboot') {
+    const inPlace = memdevs?.some((m) => m.share && (m.backend === undefined || m.backend === 'memory-backend-file'));
+    if (memdevs !== undefined && !inPlace) {
+      out.push({
+        id: 'cpr-reboot-copies-ram',
+        severity: 'warning',
+        message: 'mode cpr-reboot keeps guest RAM in place only in a shared file (-object memory-backend-file,share=on with x-ignore-shared); this QEMU has none, so all of guest RAM is written into the state file',
+      });
+    } else if (inPlace && cfg.capabilities['x-ignore-shared'] !== true) {
+      out.push({ id: 'cpr-reboot-ignore-shared', severity: 'warning', message: 'mode cpr-reboot without the x-ignore-shared capability copies all of shared RAM into the stream' });
+    }
+  }
+  if (mode === 'cpr-transfer') {
+    const unshared = (memdevs ?? []).filter((m) => !m.share);
+    if (unshared.length > 0) {
+      out.push({
+        id: 'cpr-shared-memory',
+        severity: 'error',
+        message:
+          `mode cpr-transfer passes guest RAM to the new QEMU as file descriptors: memory backend${unshared.length > 1 ? 's' : ''} ` +
+          `${unshared.map((m) => m.id ?? '?').join(', ')} need${unshared.length > 1 ? '' : 's'} share=on (guest RAM from -object memory-backend-memfd,id=ID,share=on with -M memory-backend=ID); QEMU refuses to migrate otherwise`,
+      });
+    }
+    if (machine.auxRamShare === false) {
+      out.push({
+        id: 'cpr-transfer-aux-ram-share',
+        severity: 'error',
+        message: 'mode cpr-transfer needs the machine option aux-ram-share=on (-M ...,aux-ram-share=on): without it QEMU refuses to migrate, its ROM and other implicit RAM are not shareable',
+      });
+    }
   }
   if (mode === 'cpr-exec') {
     const cmd = cfg.parameters['cpr-exec-command'];
@@ -138,11 +181,18 @@ export function checkMonitorBlocked(t: JobCommandTiming): MonitorWarning[] {
 }
 
 /** Every single-side check for one connection. */
-export function checkSide(role: Role, cfg: SideConfig, runState: string | undefined, migrationStatus: string, memdevs?: readonly MemdevInfo[]): MonitorWarning[] {
+export function checkSide(
+  role: Role,
+  cfg: SideConfig,
+  runState: string | undefined,
+  migrationStatus: string,
+  memdevs?: readonly MemdevInfo[],
+  machine?: MachineInfo,
+): MonitorWarning[] {
   const mode = cfg.parameters['mode'];
   return [
     ...checkZeroPageDetection(cfg),
-    ...(typeof mode === 'string' ? checkCprMode(mode, cfg, memdevs) : []),
+    ...(typeof mode === 'string' ? checkCprMode(mode, cfg, memdevs, machine) : []),
     ...(runState !== undefined ? checkRunState(role, runState, migrationStatus) : []),
   ];
 }

@@ -123,13 +123,15 @@ export class ManagedConnection {
 /** The set of connections of a workspace, persisted through a SpecStore. */
 export class ConnectionManager {
   private readonly connections = new Map<string, ManagedConnection>();
+  /** Connections added for a session (a task, a debug session): shown, never saved. */
+  private readonly sessionOnly = new Set<string>();
   private readonly listeners = new Set<() => void>();
 
   constructor(private readonly opts: ManagerOptions = {}) {}
 
   /** Adds the stored connections and starts connecting each. */
   restore(): void {
-    for (const spec of this.opts.store?.load() ?? []) this.add(spec, false);
+    for (const spec of this.opts.store?.load() ?? []) this.open(spec);
   }
 
   list(): ManagedConnection[] {
@@ -140,23 +142,31 @@ export class ConnectionManager {
     return this.connections.get(id);
   }
 
-  byRole(role: Role): ManagedConnection | undefined {
-    return this.list().find((c) => c.spec.role === role);
-  }
-
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
 
-  add(spec: ConnectionSpec, persist = true): ManagedConnection {
+  /**
+   * Adds a connection and starts connecting. A saved one is stored with the others; one added
+   * with `saved` false lasts only as long as what added it (it is never stored, even when
+   * another change saves the list).
+   */
+  add(spec: ConnectionSpec, saved = true): ManagedConnection {
+    if (saved) this.sessionOnly.delete(spec.id);
+    else this.sessionOnly.add(spec.id);
+    const c = this.open(spec);
+    if (saved) void this.persist();
+    return c;
+  }
+
+  private open(spec: ConnectionSpec): ManagedConnection {
     const existing = this.connections.get(spec.id);
     if (existing) void existing.stop();
     const c = new ManagedConnection(spec, this.opts);
     this.connections.set(spec.id, c);
     c.onChange(() => this.fire());
     c.start();
-    if (persist) void this.persist();
     this.fire();
     return c;
   }
@@ -174,6 +184,7 @@ export class ConnectionManager {
     const c = this.connections.get(id);
     if (!c) return;
     this.connections.delete(id);
+    this.sessionOnly.delete(id);
     await c.stop();
     await this.persist();
     this.fire();
@@ -187,7 +198,7 @@ export class ConnectionManager {
   }
 
   private async persist(): Promise<void> {
-    await this.opts.store?.save(this.list().map((c) => c.spec));
+    await this.opts.store?.save(this.list().filter((c) => !this.sessionOnly.has(c.spec.id)).map((c) => c.spec));
   }
 
   private fire(): void {

@@ -87,6 +87,30 @@ export function detectFeatures(schema: QmpSchema): MonitorFeatures {
   };
 }
 
+/** True when this QEMU has the parameter and, for an enum, the value (`mode` `cpr-transfer`). */
+export function offersParameterValue(f: MonitorFeatures, name: string, value: unknown): boolean {
+  const spec = f.parameters.find((p) => p.name === name);
+  if (!spec) return false;
+  return spec.kind !== 'enum' || (typeof value === 'string' && spec.values.includes(value));
+}
+
+/**
+ * What a QEMU lacks of the capabilities and parameter values asked of it, one phrase each
+ * (`no migration parameter 'mode'`, `no mode 'cpr-transfer' (it offers normal, cpr-reboot)`).
+ */
+export function missingFeatures(f: MonitorFeatures, capabilities: Readonly<Record<string, boolean>>, parameters: Readonly<Record<string, unknown>>): string[] {
+  const out: string[] = [];
+  for (const c of Object.keys(capabilities)) {
+    if (!f.capabilities.includes(c)) out.push(`no migration capability '${c}'`);
+  }
+  for (const [name, value] of Object.entries(parameters)) {
+    const spec = f.parameters.find((p) => p.name === name);
+    if (!spec) out.push(`no migration parameter '${name}'`);
+    else if (!offersParameterValue(f, name, value) && spec.kind === 'enum') out.push(`no ${name} ${JSON.stringify(value)} (it offers ${spec.values.join(', ')})`);
+  }
+  return out;
+}
+
 export type Parsed = { ok: true; value: unknown } | { ok: false; message: string };
 
 /** Parses what a user typed for a parameter; the message says what is allowed. */

@@ -4,11 +4,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QmpClient } from '../qmp/client';
 import { QmpConnectionError } from '../qmp/errors';
-import { ScriptedQmpPeer } from '../qmp/testing/scriptedPeer';
 import { validateQmpInput } from './qmpInput';
 import { ConnectionManager, backoffDelay, type ConnectionSpec } from './connectionManager';
 import { MigrationMonitor } from './monitor';
-import { PairError, runPairedMigration } from './pairedMigration';
 import { FakeMonitorPeer, progressReplies } from './testing/fakeMonitorPeer';
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
@@ -48,6 +46,31 @@ test('polls query-migrate fast while active and slowly when idle', async (t) => 
   assert.ok(m.timings.length > 0 && m.timings.toArray().every((x) => x.repliedAt >= x.sentAt), 'round-trip times recorded');
 });
 
+test('a source left in finish-migrate after completion is read again until QEMU moves it to postmigrate', async (t) => {
+  const peer = await FakeMonitorPeer.start();
+  // The slow interval is longer than the test: only the settling reads can show postmigrate.
+  const m = await monitorOn(peer, 20, 600_000);
+  t.after(async () => {
+    m.dispose();
+    await m.client.close();
+    await peer.close();
+  });
+  peer.state.runState = 'finish-migrate';
+  peer.state.running = false;
+  await m.execute('migrate', { uri: 'unix:/nonexistent' });
+  await until('the migration completes', () => m.status === 'completed');
+  await until('the finish-migrate run state is read', () => m.runState?.status === 'finish-migrate');
+  // Past the reads that follow the end itself: from here only the settling reads can see a change.
+  await new Promise((r) => setTimeout(r, 200));
+  const reads = peer.commands.filter((c) => c === 'query-status').length;
+  peer.state.runState = 'postmigrate';
+  await until('postmigrate is shown', () => m.runState?.status === 'postmigrate', 3000);
+  const after = peer.commands.filter((c) => c === 'query-status').length;
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(peer.commands.filter((c) => c === 'query-status').length, after, 'once settled, the run state is read at the slow interval again');
+  assert.ok(after > reads);
+});
+
 test('events ring stays bounded', async (t) => {
   const peer = await FakeMonitorPeer.start();
   const client = await QmpClient.connect(peer.path);
@@ -63,59 +86,6 @@ test('events ring stays bounded', async (t) => {
   await until('50 events', () => m.events.total >= 50);
   assert.equal(m.events.length, 10);
   assert.deepEqual(m.events.newest(1)[0]?.event.data, { pass: 49 });
-});
-
-test('paired migration: same caps and params on both, incoming then migrate, reaches completed', async (t) => {
-  const [ps, pd] = await Promise.all([FakeMonitorPeer.start(), FakeMonitorPeer.start()]);
-  const [src, dst] = await Promise.all([monitorOn(ps), monitorOn(pd)]);
-  t.after(async () => {
-    for (const m of [src, dst]) {
-      m.dispose();
-      await m.client.close();
-    }
-    await Promise.all([ps.close(), pd.close()]);
-  });
-  const steps: string[] = [];
-  let progress = 0;
-  const r = await runPairedMigration(src, dst, { capabilities: { multifd: true }, parameters: { 'multifd-channels': 4 }, pollMs: 5 }, {
-    onStep: (s) => steps.push(s),
-    onProgress: () => progress++,
-  });
-  assert.equal(r.status, 'completed');
-  assert.match(r.uri, /^unix:.*qmig-pair-.*\/migration\.sock$/);
-  for (const p of [ps, pd]) {
-    assert.equal(p.state.capabilities['multifd'], true);
-    assert.equal(p.state.parameters['multifd-channels'], 4);
-  }
-  assert.ok(pd.commands.includes('migrate-incoming') && !pd.commands.includes('migrate'));
-  assert.ok(ps.commands.includes('migrate') && !ps.commands.includes('migrate-incoming'));
-  assert.ok(progress >= 2);
-  assert.ok(steps.some((s) => s.startsWith('migrate-incoming')));
-  await until('the chart keeps the sample that shows the end', () => src.samples.newest(1)[0]?.status === 'completed');
-});
-
-test('paired migration refuses one-sided postcopy and unknown capabilities, and cancels on abort', async (t) => {
-  const [ps, pd] = await Promise.all([FakeMonitorPeer.start(), FakeMonitorPeer.start()]);
-  const [src, dst] = await Promise.all([monitorOn(ps), monitorOn(pd)]);
-  t.after(async () => {
-    for (const m of [src, dst]) {
-      m.dispose();
-      await m.client.close();
-    }
-    await Promise.all([ps.close(), pd.close()]);
-  });
-  await assert.rejects(runPairedMigration(src, dst, { capabilities: { 'no-such-cap': true } }), /source QEMU has no migration capability 'no-such-cap'/);
-  ps.state.capabilities['postcopy-ram'] = true;
-  await assert.rejects(runPairedMigration(src, dst, {}), (e: unknown) => e instanceof PairError && /postcopy-ram is on on the source but off/.test(e.message));
-  assert.ok(!ps.commands.includes('migrate'), 'nothing started');
-
-  ps.state.capabilities['postcopy-ram'] = false;
-  ps.state.progress = progressReplies(100_000);
-  const ac = new AbortController();
-  const run = runPairedMigration(src, dst, { pollMs: 5 }, { signal: ac.signal, onProgress: () => ac.abort() });
-  const r = await run;
-  assert.equal(r.status, 'cancelled');
-  assert.ok(ps.commands.includes('migrate_cancel'));
 });
 
 test('connection manager reconnects with back-off after QEMU goes away, and persists specs', async (t) => {
@@ -137,6 +107,21 @@ test('connection manager reconnects with back-off after QEMU goes away, and pers
   assert.ok(c.monitor && !c.monitor.client.closed);
   await mgr.remove('a');
   assert.deepEqual(saved, []);
+});
+
+test('a connection added for a session is never saved, even when another change saves the list', async (t) => {
+  let saved: ConnectionSpec[] = [{ id: 'kept', label: 'kept', role: 'none', address: '/nonexistent/kept.sock' }];
+  const mgr = new ConnectionManager({ baseBackoffMs: 20, maxBackoffMs: 40, store: { load: () => saved, save: (s) => void (saved = s) } });
+  t.after(() => mgr.dispose());
+  mgr.restore();
+  mgr.add({ id: 'debug', label: 'debug session', role: 'source', address: '/nonexistent/debug.sock' }, false);
+  mgr.add({ id: 'user', label: 'user', role: 'destination', address: '/nonexistent/user.sock' });
+  mgr.update('kept', { label: 'renamed' });
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(saved.map((s) => s.id).sort(), ['kept', 'user'], 'the session connection is shown but not stored');
+  assert.deepEqual(mgr.list().map((c) => c.spec.id).sort(), ['debug', 'kept', 'user']);
+  await mgr.remove('debug');
+  assert.deepEqual(saved.map((s) => s.id).sort(), ['kept', 'user']);
 });
 
 test('connection manager reports a bad path and keeps retrying', async (t) => {
@@ -169,14 +154,28 @@ test('zero-page-detection=multifd without multifd is flagged on a newer QEMU sch
 });
 
 test('a peer that closes mid-command gives a clear error, and the monitor stops polling', async (t) => {
-  const peer = await ScriptedQmpPeer.start();
+  const peer = await FakeMonitorPeer.start();
   t.after(() => peer.close());
-  const client = await QmpClient.connect(peer.path);
-  const conn = await peer.nextConnection();
-  const pending = client.execute('query-status');
-  await conn.nextCommand();
-  conn.destroy();
-  await assert.rejects(pending, (e: unknown) => e instanceof QmpConnectionError && /query-status/.test(e.message) && /closed/i.test(e.message));
+  const m = await monitorOn(peer, 20, 40);
+  t.after(() => m.dispose());
+  peer.state.progress = progressReplies(1000);
+  await m.execute('migrate', { uri: 'unix:/nonexistent' });
+  await until('fast polls of the active migration', () => m.pollStats.polls >= 3);
+  const release = peer.holdReplies('query-status');
+  t.after(release);
+  const pending = m.execute('query-status');
+  await until('query-status sent', () => peer.commands.filter((c) => c === 'query-status').length > 0 && peer.commands.at(-1) === 'query-status');
+  peer.dropConnections();
+  // The peer's end arrives as a close, a reset, or a broken pipe for a poll written meanwhile,
+  // whichever the kernel reports first.
+  await assert.rejects(pending, (e: unknown) => e instanceof QmpConnectionError && /query-status' got no reply/.test(e.message) && /closed the connection|ECONNRESET|EPIPE/.test(e.message));
+  assert.ok(m.client.closed);
+  const polls = m.pollStats.polls;
+  const sent = peer.commands.length;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(m.pollStats.polls, polls, 'no poll after the connection closed');
+  assert.equal(peer.commands.length, sent, 'nothing more sent');
+  assert.equal(peer.peer.connections.length, 1, 'the monitor does not reconnect on its own');
 });
 
 test('QMP command input is validated before sending', () => {

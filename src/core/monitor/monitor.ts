@@ -1,8 +1,8 @@
 import type { QmpClient, QmpExecuteOptions } from '../qmp/client';
 import type { QmpEvent } from '../qmp/messages';
-import type { MigrationInfo, VmStatus } from '../qmp/migration';
+import type { MigrationInfo, VmStatus } from '../qmp/replies';
 import { QmpSchema } from '../qmp/schema';
-import { checkMonitorBlocked, checkSide, type MemdevInfo, type MonitorWarning, type Role } from './checks';
+import { checkMonitorBlocked, checkSide, type MachineInfo, type MemdevInfo, type MonitorWarning, type Role } from './checks';
 import { detectFeatures, type MonitorFeatures } from './features';
 import { nextPollAt, realClock, skippedTicks, type PollClock } from './cadence';
 import { Ring } from './ring';
@@ -68,6 +68,8 @@ export class MigrationMonitor {
   threads: MappedThread[] = [];
   jobs: JobInfo[] = [];
   memdevs: MemdevInfo[] | undefined;
+  /** Machine facts the CPR checks need; read only where the QEMU has migration modes. */
+  machine: MachineInfo = {};
   readonly events: Ring<ReceivedEvent>;
   readonly samples: Ring<MigrationSample>;
   readonly timings: Ring<CommandTiming>;
@@ -175,13 +177,34 @@ export class MigrationMonitor {
     this.capabilities = Object.fromEntries(caps.map((c) => [c.capability, c.state]));
     this.parameters = params;
     this.memdevs = memdevs;
+    if (this.features.modes.length > 0) await this.readCprFacts();
     this.setMigration(mig);
     await Promise.all([this.refreshJobs(), this.refreshThreads()]);
     this.changed();
   }
 
+  /** Backend types of the memory backends and the machine's aux-ram-share, where this QEMU has them. */
+  private async readCprFacts(): Promise<void> {
+    const [objects, aux] = await Promise.all([
+      this.execute<unknown>('qom-list', { path: '/objects' }).catch(() => undefined),
+      this.execute<unknown>('qom-get', { path: '/machine', property: 'aux-ram-share' }).catch(() => undefined),
+    ]);
+    // ObjectPropertyInfo list; anything else (an older or odd peer) gives no types.
+    const types = new Map<string, string>();
+    for (const o of Array.isArray(objects) ? (objects as unknown[]) : []) {
+      if (typeof o !== 'object' || o === null) continue;
+      const { name, type } = o as Record<string, unknown>;
+      if (typeof name === 'string' && typeof type === 'string') types.set(name, /^child<(.+)>$/.exec(type)?.[1] ?? type);
+    }
+    this.memdevs = this.memdevs?.map((m) => {
+      const backend = m.id !== undefined ? types.get(m.id) : undefined;
+      return backend !== undefined ? { ...m, backend } : m;
+    });
+    this.machine = typeof aux === 'boolean' ? { auxRamShare: aux } : {};
+  }
+
   warnings(): MonitorWarning[] {
-    const side = checkSide(this.role, { capabilities: this.capabilities, parameters: this.parameters }, this.runState?.status, this.status, this.memdevs);
+    const side = checkSide(this.role, { capabilities: this.capabilities, parameters: this.parameters }, this.runState?.status, this.status, this.memdevs, this.machine);
     return [...side, ...this.jobWarnings];
   }
 
@@ -298,7 +321,7 @@ export class MigrationMonitor {
       this.setMigration(await this.execute<MigrationInfo>('query-migrate'));
       const now = this.clock.now();
       const ended = wasActive && !this.active;
-      if (ended || now - this.lastSlowAt >= this.slowMs) {
+      if (ended || this.settling || now - this.lastSlowAt >= this.slowMs) {
         this.lastSlowAt = now;
         this.runState = await this.execute<VmStatus>('query-status');
         await this.refreshJobs();
@@ -318,13 +341,20 @@ export class MigrationMonitor {
       return;
     }
     if (!this.active) {
-      this.schedule(this.slowMs);
+      // QEMU sets the source's run state to postmigrate a moment after the migration completes:
+      // a run state still in finish-migrate is read again soon, not after the slow interval.
+      this.schedule(this.settling ? this.fastMs : this.slowMs);
       return;
     }
     const now = this.clock.now();
     const next = nextPollAt(startedAt, this.fastMs, now);
     this.pollStats.skipped += skippedTicks(startedAt, this.fastMs, next);
     this.schedule(Math.max(0, next - now), next);
+  }
+
+  /** Not migrating, but the guest's run state is one QEMU leaves by itself (finish-migrate). */
+  private get settling(): boolean {
+    return !this.active && this.runState?.status === 'finish-migrate';
   }
 
   private changed(): void {

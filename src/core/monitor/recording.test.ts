@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { loadMigration, transcriptBeside } from '../analysis/load';
 import { qmpPhases } from '../analysis/phases';
 import { QmpClient } from '../qmp/client';
-import type { MigrationInfo } from '../qmp/migration';
+import type { MigrationInfo } from '../qmp/replies';
 import { MigrationMonitor } from './monitor';
 import { RecordingBuffer, recordingFileName, writeRecording } from './recording';
 import { sampleOf } from './samples';
 import { FakeMonitorPeer, progressReplies } from './testing/fakeMonitorPeer';
-import type { TranscriptLine } from './transcriptRecorder';
+import type { TranscriptLine } from './transcriptLine';
 
 async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;

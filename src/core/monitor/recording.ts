@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import type { QmpTranscriptEntry } from '../qmp/messages';
 import type { Role } from './checks';
 import { Ring } from './ring';
-import { sideOfRole, toJsonLines, transcriptLine, type TranscriptLine } from './transcriptRecorder';
+import { sideOfRole, toJsonLines, transcriptLine, type TranscriptLine } from './transcriptLine';
 
 /**
  * What "Save Recording" of the live chart writes: every QMP message of one connection (the

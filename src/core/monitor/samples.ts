@@ -1,4 +1,5 @@
-import type { MigrationInfo } from '../qmp/migration';
+import type { MigrationInfo } from '../qmp/replies';
+import { formatBytes, formatMbps, formatMillis, formatSeconds } from '../units';
 
 /** One point of the live chart, taken from a `query-migrate` reply. */
 export interface MigrationSample {
@@ -14,10 +15,6 @@ export interface MigrationSample {
   passes: number;
   postcopyRequests: number;
 }
-
-/** The series the chart can draw, in display order. */
-export const sampleSeries = ['transferred', 'remaining', 'mbps', 'dirtyRate', 'pagesPerSecond', 'passes', 'postcopyRequests'] as const;
-export type SampleSeries = (typeof sampleSeries)[number];
 
 /** A sample when the reply carries RAM statistics, i.e. a migration has started. */
 export function sampleOf(info: MigrationInfo, t: number): MigrationSample | undefined {
@@ -52,26 +49,7 @@ export function secondsLeft(info: MigrationInfo): number | undefined {
   return ram.remaining / ((ram.mbps * 1e6) / 8);
 }
 
-export function formatBytes(n: number | undefined): string {
-  if (n === undefined || !Number.isFinite(n)) return '-';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (Math.abs(v) >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v.toFixed(0) : v.toFixed(1)} ${units[i] ?? 'B'}`;
-}
-
-export function formatSeconds(s: number | undefined): string {
-  if (s === undefined || !Number.isFinite(s)) return '-';
-  if (s < 1) return `${Math.round(s * 1000)} ms`;
-  if (s < 120) return `${s.toFixed(1)} s`;
-  return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
-}
-
-/** `active 42% 1.2 GiB/2.0 GiB 950 Mbps pass 3 ~2.1 s left`, for the status bar and the CLI. */
+/** `active  42%  1.20 GiB sent  2.00 GiB left  950 Mbit/s  pass 3  ~2.10 s left`, for the status bar and the CLI. */
 export function summaryLine(info: MigrationInfo): string {
   const status = info.status ?? 'none';
   const ram = info.ram;
@@ -79,10 +57,10 @@ export function summaryLine(info: MigrationInfo): string {
   const p = progressOf(info);
   const parts = [status];
   if (p !== undefined) parts.push(`${Math.round(p * 100)}%`);
-  parts.push(`${formatBytes(ram.transferred)} sent`, `${formatBytes(ram.remaining)} left`, `${ram.mbps.toFixed(0)} Mbps`, `pass ${ram['dirty-sync-count']}`);
+  parts.push(`${formatBytes(ram.transferred)} sent`, `${formatBytes(ram.remaining)} left`, formatMbps(ram.mbps), `pass ${ram['dirty-sync-count']}`);
   if (status === 'completed') {
-    if (info['total-time'] !== undefined) parts.push(`in ${formatSeconds(info['total-time'] / 1000)}`);
-    if (info.downtime !== undefined) parts.push(`downtime ${info.downtime} ms`);
+    if (info['total-time'] !== undefined) parts.push(`in ${formatMillis(info['total-time'])}`);
+    if (info.downtime !== undefined) parts.push(`downtime ${formatMillis(info.downtime)}`);
   } else {
     const left = secondsLeft(info);
     if (left !== undefined) parts.push(`~${formatSeconds(left)} left`);

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as net from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { QmpClient, type QmpConnectOptions } from './client';
+import { MAX_UNIX_SOCKET_PATH_BYTES } from './socketPath';
+import { QmpReplyError } from './replies';
 import {
   QmpConnectionError,
   QmpError,
@@ -76,7 +80,7 @@ test('out-of-band commands go out as exec-oob with an id', async (t) => {
 
 test('pipelined commands are matched to out-of-order replies by id', async (t) => {
   const { conn, client } = await connected(t);
-  const names = ['query-status', 'query-migrate', 'query-version', 'query-name'];
+  const names = ['query-version', 'query-name', 'query-uuid', 'query-target'];
   const promises = names.map((n, i) => client.execute(n, { n: i }));
   assert.equal(client.pendingCount, 4);
   const cmds = await conn.nextCommands(names.length);
@@ -224,7 +228,7 @@ test('a command without a reply times out; the connection stays usable and the l
   });
   assert.ok(Date.now() - started < 1000);
   conn.reply(slowCmd, 'late');
-  const next = client.execute('query-status');
+  const next = client.execute('query-name');
   conn.reply(await conn.nextCommand(), 'fine');
   assert.equal(await next, 'fine');
   assert.equal(client.closed, false);
@@ -375,6 +379,46 @@ test('a wrong socket path gives an error naming the path', async (t) => {
   });
 });
 
+test('a regular file, a directory and a stale socket are each named for what they are, not "connection refused"', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-qmp-kind-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, '');
+  await assert.rejects(QmpClient.connect(file), /plain-file is a regular file, not a socket/);
+  await assert.rejects(QmpClient.connect(dir), new RegExp(`${dir} is a directory, not a socket`));
+  // What a QEMU killed with SIGKILL leaves behind: the socket file, nobody listening.
+  const stale = join(dir, 'stale.sock');
+  const r = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`], { timeout: 20_000 });
+  assert.equal(r.signal, 'SIGKILL');
+  await assert.rejects(QmpClient.connect(stale), /the socket exists but nothing listens on it/);
+});
+
+test('a unix socket path of 108 bytes or more is refused, naming the path and its length, before connecting', async (t) => {
+  // A listener at the 107-byte prefix: a path cut short by the runtime would reach it.
+  const dir = mkdtempSync(join(tmpdir(), 'qmig-qmp-long-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const short = join(dir, 'x'.repeat(MAX_UNIX_SOCKET_PATH_BYTES - dir.length - 1));
+  assert.equal(Buffer.byteLength(short), MAX_UNIX_SOCKET_PATH_BYTES);
+  let reached = 0;
+  const peer = net.createServer((s) => {
+    reached++;
+    s.destroy();
+  });
+  await new Promise<void>((resolve) => peer.listen(short, resolve));
+  t.after(() => new Promise<void>((resolve) => peer.close(() => resolve())));
+  const long = short + 'yz.sock';
+  await assert.rejects(QmpClient.connect(long, { connectTimeoutMs: 2000 }), (e: unknown) => {
+    assert.ok(e instanceof QmpConnectionError);
+    assert.ok(e.message.includes(long), e.message);
+    assert.match(e.message, new RegExp(`is ${Buffer.byteLength(long)} bytes long, more than the 107 bytes`));
+    return true;
+  });
+  assert.equal(reached, 0, 'nothing connected to the socket the cut path names');
+  // 107 bytes still reach their socket.
+  await assert.rejects(QmpClient.connect(short, { connectTimeoutMs: 2000 }), /closed the connection before sending a QMP greeting/);
+  assert.equal(reached, 1);
+});
+
 test('a refused TCP connection names host and port', async () => {
   await assert.rejects(QmpClient.connect('tcp:127.0.0.1:1'), (e: unknown) => {
     assert.ok(e instanceof QmpConnectionError);
@@ -424,7 +468,7 @@ test('the transcript records greeting, commands, replies, errors and events in o
   const entries: QmpTranscriptEntry[] = [];
   const { conn, client } = await connected(t, {}, { onTranscript: (e) => entries.push(e) });
   const p = client.execute('query-status');
-  conn.reply(await conn.nextCommand(), { status: 'running' });
+  conn.reply(await conn.nextCommand(), { running: true, status: 'running' });
   await p;
   const q = client.execute('bad');
   conn.error(await conn.nextCommand(), 'GenericError', 'no');
@@ -437,4 +481,38 @@ test('the transcript records greeting, commands, replies, errors and events in o
   );
   assert.deepEqual(entries[0]?.message, defaultGreeting());
   assert.ok(entries.every((e) => typeof e.time === 'number' && e.time > 0));
+});
+
+test('replies of the wrong shape reject their command with an error naming it and what was wrong; the connection stays usable', async (t) => {
+  const { conn, client } = await connected(t);
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['query-migrate', 42, /'query-migrate' returned a reply of the wrong shape: the reply is a number \(42\), expected an object \(MigrationInfo\)/],
+    ['query-migrate', { status: 'active', ram: { mbps: 'fast' } }, /ram\.mbps is a string \("fast"\), expected a number/],
+    ['query-migrate', { status: 7 }, /status is a number \(7\), expected a string/],
+    ['query-migrate-capabilities', { multifd: true }, /'query-migrate-capabilities'.*the reply is an object, expected a list of MigrationCapabilityStatus/],
+    ['query-migrate-capabilities', [{ capability: 'multifd', state: 'on' }], /entry 0\.state is a string \("on"\), expected a boolean/],
+    ['query-migrate-parameters', [], /the reply is a list, expected an object \(MigrationParameters\)/],
+    ['query-migrate-parameters', { 'multifd-channels': '4' }, /multifd-channels is a string/],
+    ['query-status', { status: 'running' }, /'query-status'.*running is missing/],
+    ['query-jobs', [{ id: 'j', type: 'snapshot-save', status: 'running', 'current-progress': null, 'total-progress': 1 }], /entry 0\.current-progress is null, expected a number/],
+    ['query-qmp-schema', [{ name: 'x' }], /entry 0\.meta-type is missing/],
+    ['query-kvm', null, /the reply is null, expected an object \(KvmInfo\)/],
+    ['query-cpus-fast', [{ 'cpu-index': 0, 'qom-path': '/machine/unattached/device[0]' }], /entry 0\.thread-id is missing/],
+    ['query-migrationthreads', [{ name: 'live_migration', 'thread-id': '7' }], /thread-id is a string/],
+    ['human-monitor-command', { text: 'x' }, /the reply is an object, expected a string/],
+  ];
+  for (const [command, reply, expected] of cases) {
+    const p = client.execute(command);
+    conn.reply(await conn.nextCommand(), reply);
+    await assert.rejects(p, (e: unknown) => {
+      assert.ok(e instanceof QmpReplyError, String(e));
+      assert.equal(e.command, command);
+      assert.match(e.message, expected);
+      return true;
+    });
+  }
+  assert.equal(client.closed, false);
+  const ok = client.execute('query-migrate');
+  conn.reply(await conn.nextCommand(), { status: 'active', ram: { mbps: 1.5, 'future-member': 3 }, 'new-thing': { x: 'y' } });
+  assert.equal((await ok).status, 'active');
 });

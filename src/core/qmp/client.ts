@@ -10,6 +10,7 @@ import {
   reworded,
 } from './errors';
 import { LineSplitter } from './lineSplitter';
+import { checkReply, type QmpReplies } from './replies';
 import {
   classify,
   parseMessage,
@@ -18,6 +19,7 @@ import {
   type QmpIncoming,
   type QmpTranscriptEntry,
 } from './messages';
+import { notASocket, unixSocketPathProblem } from './socketPath';
 import { describeTarget, formatQmpTarget, parseQmpTarget, type QmpTarget } from './target';
 
 export interface QmpConnectOptions {
@@ -135,6 +137,8 @@ export class QmpClient {
     const connectTimeoutMs = checkMs('connectTimeoutMs', options.connectTimeoutMs, defaultConnectTimeoutMs);
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal, `connecting to ${describeTarget(t)}`);
+    const badPath = t.kind === 'unix' ? unixSocketPathProblem(t.path) : undefined;
+    if (badPath !== undefined) throw new QmpConnectionError(`cannot connect to ${describeTarget(t)}: ${badPath}`);
     const client = new QmpClient(t, options);
     await client.open(connectTimeoutMs, options.enableOob ?? true, signal);
     return client;
@@ -163,7 +167,13 @@ export class QmpClient {
     return this.pending.size;
   }
 
-  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts: QmpExecuteOptions = {}): Promise<T> {
+  /**
+   * Sends a command and resolves with its reply. The replies of the commands in QmpReplies
+   * are checked (replies.ts) and typed; a reply of the wrong shape rejects with QmpReplyError.
+   */
+  execute<C extends keyof QmpReplies>(command: C, args?: Record<string, unknown>, opts?: QmpExecuteOptions): Promise<QmpReplies[C]>;
+  execute<T = unknown>(command: string, args?: Record<string, unknown>, opts?: QmpExecuteOptions): Promise<T>;
+  execute(command: string, args?: Record<string, unknown>, opts: QmpExecuteOptions = {}): Promise<unknown> {
     if (this.state !== 'ready') {
       return Promise.reject(this.notOpenError(command));
     }
@@ -177,16 +187,12 @@ export class QmpClient {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.send(command, args, oob, timeoutMs, opts.signal) as Promise<T>;
+    return this.send(command, args, oob, timeoutMs, opts.signal);
   }
 
   /** Runs a human monitor command line (`info migrate`) and returns its text output. */
   async hmp(commandLine: string, opts: QmpExecuteOptions = {}): Promise<string> {
-    const out = await this.execute('human-monitor-command', { 'command-line': commandLine }, opts);
-    if (typeof out !== 'string') {
-      throw new QmpProtocolError(`human-monitor-command returned ${JSON.stringify(out)} instead of a string`);
-    }
-    return out;
+    return this.execute('human-monitor-command', { 'command-line': commandLine }, opts);
   }
 
   /** Subscribes to every event; returns the unsubscribe function. */
@@ -358,10 +364,21 @@ export class QmpClient {
     if (this.state === 'closed') return;
     const where = describeTarget(this.target);
     if (this.state === 'connecting') {
-      this.shutDown(new QmpConnectionError(`cannot connect to ${where}: ${describeSocketError(err)}`, { cause: err }));
+      this.shutDown(new QmpConnectionError(`cannot connect to ${where}: ${this.connectFailure(err)}`, { cause: err }));
     } else {
       this.shutDown(new QmpConnectionError(`${where} failed: ${describeSocketError(err)}`, { cause: err }));
     }
+  }
+
+  /** Why connecting failed; for a unix path that is not a socket, what it is instead. */
+  private connectFailure(err: Error): string {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (this.target.kind === 'unix' && (code === 'ECONNREFUSED' || code === 'ENOTSOCK' || code === 'EINVAL')) {
+      const what = notASocket(this.target.path);
+      if (what !== undefined) return `${this.target.path} ${what} (give the PATH of QEMU's -qmp unix:PATH,server=on,wait=off)`;
+      if (code === 'ECONNREFUSED') return 'connection refused (ECONNREFUSED): the socket exists but nothing listens on it (a QEMU that exited leaves its socket behind)';
+    }
+    return describeSocketError(err);
   }
 
   private onSocketClose(): void {
@@ -551,7 +568,17 @@ export class QmpClient {
     p.cleanup();
     // The qmp_capabilities reply: hold what follows until connect() has resolved.
     if (this.state === 'negotiating') this.held = [];
-    if (msg.kind === 'return') p.resolve(msg.value);
-    else p.reject(new QmpError(msg.errorClass, msg.description, p.command));
+    if (msg.kind === 'error') {
+      p.reject(new QmpError(msg.errorClass, msg.description, p.command));
+      return;
+    }
+    let value: unknown;
+    try {
+      value = checkReply(p.command, msg.value);
+    } catch (e) {
+      p.reject(e instanceof Error ? e : new Error(String(e)));
+      return;
+    }
+    p.resolve(value);
   }
 }

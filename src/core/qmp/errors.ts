@@ -31,7 +31,7 @@ export class QmpTimeoutError extends Error {
 
 /** The peer does not speak QMP: bad greeting, a line that is not a JSON object, an oversized message. */
 export class QmpProtocolError extends Error {
-  override readonly name = 'QmpProtocolError';
+  override readonly name: string = 'QmpProtocolError';
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
   }

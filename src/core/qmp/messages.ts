@@ -85,8 +85,8 @@ function parseGreeting(msg: JsonObject): QmpGreeting {
 }
 
 function parseTimestamp(v: unknown): QmpEvent['timestamp'] {
-  if (isObject(v) && typeof v['seconds'] === 'number' && typeof v['microseconds'] === 'number') {
-    return { seconds: v['seconds'], microseconds: v['microseconds'] };
+  if (isObject(v) && Number.isFinite(v['seconds']) && Number.isFinite(v['microseconds'])) {
+    return { seconds: v['seconds'] as number, microseconds: v['microseconds'] as number };
   }
   // QEMU always stamps events; for a peer that does not, the receive time is the best substitute.
   const now = Date.now();

@@ -110,5 +110,5 @@ test('newer shape: mode and zero-page-detection resolve', () => {
 
 test('fromReply rejects what is not a schema', () => {
   assert.throws(() => QmpSchema.fromReply({}), QmpProtocolError);
-  assert.throws(() => QmpSchema.fromReply([{ name: 'x' }]), /entry 0 has no name or meta-type/);
+  assert.throws(() => QmpSchema.fromReply([{ name: 'x' }]), /'query-qmp-schema' returned a reply of the wrong shape: entry 0\.meta-type is missing/);
 });

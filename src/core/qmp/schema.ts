@@ -1,6 +1,5 @@
 import type { QmpClient } from './client';
-import { QmpProtocolError } from './errors';
-import { isObject } from './messages';
+import { decodeReply } from './replies';
 
 /** One entry of `query-qmp-schema` (SchemaInfo); only the fields used here are typed. */
 export interface SchemaInfo {
@@ -60,21 +59,13 @@ export class QmpSchema {
     for (const e of entries) this.byName.set(e.name, e);
   }
 
-  /** Validates the shape of a `query-qmp-schema` return value. */
+  /** Checks the shape of a `query-qmp-schema` return value (QmpReplyError when it is wrong). */
   static fromReply(value: unknown): QmpSchema {
-    if (!Array.isArray(value)) throw new QmpProtocolError('query-qmp-schema did not return a list');
-    const entries: SchemaInfo[] = [];
-    for (const [i, v] of value.entries()) {
-      if (!isObject(v) || typeof v['name'] !== 'string' || typeof v['meta-type'] !== 'string') {
-        throw new QmpProtocolError(`query-qmp-schema entry ${i} has no name or meta-type: ${JSON.stringify(v).slice(0, 200)}`);
-      }
-      entries.push(v as unknown as SchemaInfo);
-    }
-    return new QmpSchema(entries);
+    return new QmpSchema(decodeReply('query-qmp-schema', value));
   }
 
   static async query(client: QmpClient): Promise<QmpSchema> {
-    return QmpSchema.fromReply(await client.execute('query-qmp-schema'));
+    return new QmpSchema(await client.execute('query-qmp-schema'));
   }
 
   get commands(): string[] {

@@ -31,6 +31,8 @@ export interface StoreShape extends StoreCounts {
   readonly base: TimeBase | null;
   readonly timeKind: TimeKind;
   readonly positionKind: 'line' | 'byteOffset';
+  /** The range's time span, relative to its base (found where it was read, in parallel with the others). */
+  readonly span: { readonly firstNs: number; readonly lastNs: number } | null;
 }
 
 export function summarizeStore(store: TraceStore): StoreShape {
@@ -48,7 +50,7 @@ export function summarizeStore(store: TraceStore): StoreShape {
     tables, strings: store.strings.values, tids: store.tids, other: store.other, otherLines: store.otherLines,
     malformedCount: store.malformedCount, malformed: store.malformed, unknownEvents: store.unknownEvents, base: store.base,
     timeKind: store.timeKind, positionKind: store.positionKind, bytes: store.bytes, lines: store.lines,
-    droppedEvents: store.droppedEvents, errors: store.errors,
+    droppedEvents: store.droppedEvents, errors: store.errors, span: store.timeSpan(),
   };
 }
 
@@ -129,7 +131,7 @@ interface TableLayout {
 /** An estimate never reserves room for more rows than this per byte still to be placed. */
 const MIN_LINE_BYTES = 16;
 /** Room reserved beyond the rows the density so far predicts. */
-const HEADROOM = 1.25;
+const HEADROOM = 2;
 /** A segment's estimate never reserves more than this many rows beyond the range's own. */
 const MAX_SLACK_ROWS = 64 * 1024 * 1024;
 
@@ -150,6 +152,9 @@ export class RangeAssembler {
   private readonly layouts = new Map<string, TableLayout>();
   private next = 0;
   private lines = 0;
+  /** The time span of the ranges placed so far, on the whole store's base. */
+  private firstNs = Infinity;
+  private lastNs = -Infinity;
 
   /**
    * ranges: the byte ranges in file order, contiguous from the file's start; tids: threads
@@ -185,6 +190,10 @@ export class RangeAssembler {
     if (s.base !== null) {
       if (store.base === null) store.base = s.base;
       else shift = (s.base.a - store.base.a) * store.base.scale + (s.base.b - store.base.b);
+    }
+    if (s.span !== null) {
+      this.firstNs = Math.min(this.firstNs, s.span.firstNs + shift);
+      this.lastNs = Math.max(this.lastNs, s.span.lastNs + shift);
     }
     const lineOffset = s.positionKind === 'line' ? this.lines : 0;
     this.lines += s.lines;
@@ -291,6 +300,7 @@ export class RangeAssembler {
       t.count = rows;
     }
     if (store.base !== null && store.timeKind === 'none') store.timeKind = 'realtime';
+    if (store.base !== null && this.firstNs <= this.lastNs) store.setTimeSpan(this.firstNs, this.lastNs);
     return store;
   }
 }

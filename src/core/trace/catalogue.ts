@@ -27,8 +27,14 @@ class Entry implements CatalogueEvent {
   /** Why the format has no decoder, once compiled. */
   problem: string | undefined;
 
-  constructor(readonly index: number, decl: TraceEventDecl | (() => TraceEventDecl), readonly nameBytes: Uint8Array) {
+  private bytes: Uint8Array | undefined;
+
+  constructor(readonly index: number, decl: TraceEventDecl | (() => TraceEventDecl), readonly name: string) {
     this.d = decl;
+  }
+
+  get nameBytes(): Uint8Array {
+    return (this.bytes ??= nameBytesOf(this.name));
   }
 
   get decl(): TraceEventDecl {
@@ -83,53 +89,100 @@ export const NAME_HASH_SEED = 0x811c9dc5 | 0;
 
 const encoder = new TextEncoder();
 
+/**
+ * Events known by index and name whose declarations are made when first asked for
+ * (built-in catalogues: thousands of events, of which a trace has a few dozen).
+ */
+export interface LazyEvents {
+  readonly count: number;
+  name(i: number): string;
+  decl(i: number): TraceEventDecl;
+  /** At least the field count of event i's decoder. */
+  fieldBound(i: number): number;
+}
+
 export class Catalogue {
-  readonly events: CatalogueEvent[] = [];
   readonly duplicates: DuplicateEvent[] = [];
+  /** Events by index; with lazy events, those not asked for yet are missing. */
   private readonly entries: Entry[] = [];
   private readonly byName = new Map<string, CatalogueEvent>();
+  private lazy: LazyEvents | undefined;
+  /** Lazy events by name, made at the first lookup of a name not made yet. */
+  private lazyIndex: Map<string, number> | undefined;
   private slots = new Int32Array(64).fill(-1);
   private slotHash = new Int32Array(64);
-  /** At least the most fields of any event's decoder (one per conversion), so a reader can size its scratch once. */
-  maxFields = 0;
+  /** Events placed in the hash table so far (the first `placed` of `events`). */
+  private placed = 0;
+  private fieldsBound = 0;
+  /** Lazy events not yet counted in fieldsBound. */
+  private boundLazy: LazyEvents | undefined;
 
   constructor(decls: Iterable<TraceEventDecl> = [], readonly source = 'custom', readonly errors: TraceEventsSyntaxError[] = []) {
     for (const d of decls) this.add(d);
   }
 
+  /** A catalogue of lazy events only (their names are unique). */
+  static ofLazyEvents(events: LazyEvents, source: string): Catalogue {
+    const c = new Catalogue([], source);
+    c.lazy = events;
+    c.boundLazy = events;
+    return c;
+  }
+
+  /** Every event in index order (makes every lazy one). */
+  get events(): readonly CatalogueEvent[] {
+    const lazy = this.lazy;
+    if (lazy) {
+      for (let i = 0; i < lazy.count; i++) if (this.entries[i] === undefined) this.make(i);
+      this.lazy = undefined;
+      this.lazyIndex = undefined;
+    }
+    return this.entries;
+  }
+
+  /** The event of an index (below size). */
+  event(index: number): CatalogueEvent {
+    return this.entries[index] ?? this.make(index);
+  }
+
+  /** At least the most fields of any event's decoder (one per conversion), so a reader can size its scratch once. */
+  get maxFields(): number {
+    const lazy = this.boundLazy;
+    if (lazy) {
+      this.boundLazy = undefined;
+      for (let i = 0; i < lazy.count; i++) this.fieldsBound = Math.max(this.fieldsBound, lazy.fieldBound(i));
+    }
+    return this.fieldsBound;
+  }
+
+  private make(i: number): Entry {
+    const lazy = this.lazy!;
+    const ev = new Entry(i, () => lazy.decl(i), lazy.name(i));
+    this.entries[i] = ev;
+    this.byName.set(ev.name, ev);
+    return ev;
+  }
+
   /** Adds a declaration; a second one with the same name is reported and ignored. */
   add(decl: TraceEventDecl): CatalogueEvent | undefined {
+    if (this.lazy) void this.events;
     const prev = this.byName.get(decl.name);
     if (prev) {
       this.duplicates.push({ name: decl.name, first: { file: prev.decl.file, line: prev.decl.line }, second: { file: decl.file, line: decl.line } });
       return undefined;
     }
     // A conversion starts with '%': their count bounds the decoder's fields without compiling it.
-    return this.insert(decl.name, Math.max(decl.args.length, decl.format.split('%').length - 1), decl);
-  }
-
-  /**
-   * Adds an event known by name whose declaration is made by load() when first needed
-   * (built-in catalogues); fieldBound is at least its decoder's field count. A name already
-   * present is ignored.
-   */
-  addLazy(name: string, fieldBound: number, load: () => TraceEventDecl): void {
-    if (!this.byName.has(name)) this.insert(name, fieldBound, load);
-  }
-
-  private insert(name: string, fieldBound: number, decl: TraceEventDecl | (() => TraceEventDecl)): CatalogueEvent {
-    this.maxFields = Math.max(this.maxFields, fieldBound);
-    const ev = new Entry(this.events.length, decl, nameBytesOf(name));
-    this.events.push(ev);
+    this.fieldsBound = Math.max(this.fieldsBound, decl.args.length, decl.format.split('%').length - 1);
+    const ev = new Entry(this.entries.length, decl, decl.name);
     this.entries.push(ev);
-    this.byName.set(name, ev);
-    this.insertSlot(ev);
+    this.byName.set(decl.name, ev);
     return ev;
   }
 
   /** Formats the decoder cannot read back, in declaration order (compiles every decoder). */
   get formatProblems(): FormatProblem[] {
     const out: FormatProblem[] = [];
+    void this.events;
     for (const e of this.entries) {
       if (e.decoder === undefined && e.problem !== undefined) out.push({ name: e.decl.name, file: e.decl.file, line: e.decl.line, message: e.problem });
     }
@@ -137,22 +190,37 @@ export class Catalogue {
   }
 
   get(name: string): CatalogueEvent | undefined {
-    return this.byName.get(name);
+    const ev = this.byName.get(name);
+    if (ev !== undefined || this.lazy === undefined) return ev;
+    const i = this.nameIndex().get(name);
+    return i === undefined ? undefined : this.make(i);
+  }
+
+  /** Lazy events by name, made at the first lookup (or ahead of it, by a reader waiting for work). */
+  nameIndex(): ReadonlyMap<string, number> {
+    const lazy = this.lazy;
+    if (lazy === undefined) return new Map();
+    if (this.lazyIndex === undefined) {
+      this.lazyIndex = new Map();
+      for (let i = 0; i < lazy.count; i++) this.lazyIndex.set(lazy.name(i), i);
+    }
+    return this.lazyIndex;
   }
 
   get size(): number {
-    return this.events.length;
+    return this.lazy ? this.lazy.count : this.entries.length;
   }
 
   /** Looks up the name in buf[s, e) whose hash (hashNameByte over the bytes from NAME_HASH_SEED) is h. */
   lookupBytes(buf: Uint8Array, s: number, e: number, h: number): CatalogueEvent | undefined {
+    if (this.lazy || this.placed < this.entries.length) this.placeAll();
     const mask = this.slots.length - 1;
     let i = h & mask;
     for (;;) {
       const idx = this.slots[i]!;
       if (idx < 0) return undefined;
       if (this.slotHash[i] === h) {
-        const ev = this.events[idx]!;
+        const ev = this.entries[idx]!;
         const nb = ev.nameBytes;
         if (nb.length === e - s) {
           let k = 0;
@@ -164,14 +232,20 @@ export class Catalogue {
     }
   }
 
-  private insertSlot(ev: CatalogueEvent): void {
-    if ((this.events.length) * 2 > this.slots.length) {
-      this.slots = new Int32Array(this.slots.length * 4).fill(-1);
-      this.slotHash = new Int32Array(this.slots.length);
-      for (const e of this.events) this.place(e);
-      return;
+  /**
+   * Puts the events added since the last lookup into the hash table (made at the first
+   * lookup by bytes: a simpletrace file looks events up by name only).
+   */
+  private placeAll(): void {
+    const events = this.events;
+    if (events.length * 2 > this.slots.length) {
+      let size = this.slots.length;
+      while (events.length * 2 > size) size *= 4;
+      this.slots = new Int32Array(size).fill(-1);
+      this.slotHash = new Int32Array(size);
+      this.placed = 0;
     }
-    this.place(ev);
+    for (; this.placed < events.length; this.placed++) this.place(events[this.placed]!);
   }
 
   private place(ev: CatalogueEvent): void {

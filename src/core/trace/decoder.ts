@@ -60,6 +60,15 @@ export class DecodeScratch {
 }
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+/** The widest integers printf prints (64 bits): a longer number is malformed, never wrapped. */
+export const U64_MAX = (1n << 64n) - 1n;
+export const I64_MIN = -(1n << 63n);
+export const I64_MAX = (1n << 63n) - 1n;
+
+/** True when v (negative when neg) is a value a 64-bit conversion of this signedness prints. */
+export function fitsPrinted(v: bigint, signed: boolean): boolean {
+  return signed ? v >= I64_MIN && v <= I64_MAX : v >= 0n && v <= U64_MAX;
+}
 const NIL = [0x28, 0x6e, 0x69, 0x6c, 0x29]; // "(nil)"
 const encoder = new TextEncoder();
 
@@ -275,6 +284,7 @@ function readDec(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
   if (p === s) return -1;
   if (p - s > 15 && v > 999999999999999) {
     const b = BigInt(latin1(buf, s, p));
+    if (!fitsPrinted(neg ? -b : b, signed)) return -1;
     if (b <= BigInt(MAX_SAFE)) { out.num[f] = neg ? -Number(b) : Number(b); } else { out.big[f] = neg ? -b : b; out.num[f] = NaN; }
     return p;
   }
@@ -300,7 +310,9 @@ function readHex(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
   }
   if (p === s) return -1;
   if (p - s > 13 && v > MAX_SAFE) {
-    out.big[f] = BigInt('0x' + latin1(buf, s, p));
+    const b = BigInt('0x' + latin1(buf, s, p));
+    if (b > U64_MAX) return -1;
+    out.big[f] = b;
     out.num[f] = NaN;
     return p;
   }
@@ -319,7 +331,9 @@ function readOct(buf: Uint8Array, p: number, end: number, out: DecodeScratch, f:
   }
   if (p === s) return -1;
   if (p - s > 17 && v > MAX_SAFE) {
-    out.big[f] = BigInt('0o' + latin1(buf, s, p));
+    const b = BigInt('0o' + latin1(buf, s, p));
+    if (b > U64_MAX) return -1;
+    out.big[f] = b;
     out.num[f] = NaN;
     return p;
   }

@@ -35,6 +35,8 @@ for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) { HEX[65 + c] = 10 + c; HEX[97 + c] = 10 + c; }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U64_MAX = (1n << 64n) - 1n;
+const I64_LIMIT = 1n << 63n;
 
 function ascii(buf: Uint8Array, s: number, e: number): string {
   let out = '';
@@ -42,18 +44,25 @@ function ascii(buf: Uint8Array, s: number, e: number): string {
   return out;
 }
 
-/** Decimal of more than 15 digits: exact via bigint. */
-function bigDec(buf: Uint8Array, s: number, e: number, neg: boolean, num: Float64Array, big: (bigint | undefined)[], f: number): void {
+/**
+ * Decimal of more than 15 digits: exact via bigint. False when printf cannot have printed it
+ * (beyond 64 bits for the conversion's signedness): the line is malformed, never wrapped.
+ */
+function bigDec(buf: Uint8Array, s: number, e: number, neg: boolean, signed: boolean, num: Float64Array, big: (bigint | undefined)[], f: number): boolean {
   const b = BigInt(ascii(buf, s, e));
+  if (signed ? b > (neg ? I64_LIMIT : I64_LIMIT - 1n) : b > U64_MAX) return false;
   if (b <= MAX_SAFE) num[f] = neg ? -Number(b) : Number(b);
   else { big[f] = neg ? -b : b; num[f] = NaN; }
+  return true;
 }
 
-/** Hex of more than 13 digits: exact via bigint. */
-function bigHex(buf: Uint8Array, s: number, e: number, num: Float64Array, big: (bigint | undefined)[], f: number): void {
+/** Hex of more than 13 digits: exact via bigint; false beyond 64 bits. */
+function bigHex(buf: Uint8Array, s: number, e: number, num: Float64Array, big: (bigint | undefined)[], f: number): boolean {
   const b = BigInt('0x' + ascii(buf, s, e));
+  if (b > U64_MAX) return false;
   if (b <= MAX_SAFE) num[f] = Number(b);
   else { big[f] = b; num[f] = NaN; }
+  return true;
 }
 
 const encoder = new TextEncoder();
@@ -74,14 +83,14 @@ function lineLiteral(bytes: Uint8Array): string {
   const k = bytes.length;
   if (k < 4) {
     const checks = Array.from(bytes, (b, i) => `buf[p${i ? ' + ' + i : ''}] !== ${b}`);
-    return `if (${checks.join(' || ')}) return -1; p += ${k};`;
+    return `if (${checks.join(' || ')}) return ${LINE_MISMATCH}; p += ${k};`;
   }
   const at: number[] = [];
   for (let i = 0; i + 4 <= k; i += 4) at.push(i);
   if (k % 4 !== 0) at.push(k - 4);
   const word = (i: number): number => bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
   const checks = at.map((i) => `dv.getInt32(p${i ? ' + ' + i : ''}, true) !== ${word(i)}`);
-  return `if (p + ${k} > dv.byteLength || ${checks.join(' || ')}) return -1; p += ${k};`;
+  return `if (p + ${k} > dv.byteLength || ${checks.join(' || ')}) return ${LINE_MISMATCH}; p += ${k};`;
 }
 
 function lineDigits(radix: 10 | 16): string {
@@ -116,18 +125,18 @@ export function compileLine(steps: readonly FormatStep[]): LineDecode | undefine
         ? 'neg = false; if (buf[p] < 48) { while (buf[p] === 32) p++; if (buf[p] === 45) { neg = true; p++; } else if (buf[p] === 43) p++; }'
         : 'if (buf[p] < 48) { while (buf[p] === 32) p++; if (buf[p] === 43) p++; }');
       body.push(`s = p; v = 0; ${lineDigits(10)}`);
-      body.push(`if (p === s) return -1; if (p - s > 15) return -2; out[o + ${f}] = ${c.kind === 'int' ? 'neg ? -v : v' : 'v'};`);
+      body.push(`if (p === s) return ${LINE_MISMATCH}; if (p - s > 15) return ${LINE_NEEDS_EXACT}; out[o + ${f}] = ${c.kind === 'int' ? 'neg ? -v : v' : 'v'};`);
     } else if (c.kind === 'hex') {
       body.push('while (buf[p] === 32) p++;');
       if (c.flags.includes('#')) body.push('if (buf[p] === 48 && (buf[p + 1] === 120 || buf[p + 1] === 88)) p += 2;');
       body.push(`s = p; v = 0; ${lineDigits(16)}`);
-      body.push(`if (p === s) return -1; if (p - s > 13) return -2; out[o + ${f}] = v;`);
+      body.push(`if (p === s) return ${LINE_MISMATCH}; if (p - s > 13) return ${LINE_NEEDS_EXACT}; out[o + ${f}] = v;`);
     } else {
       body.push('while (buf[p] === 32) p++;');
-      body.push(`if (buf[p] === 40) { if (buf[p + 1] !== 110 || buf[p + 2] !== 105 || buf[p + 3] !== 108 || buf[p + 4] !== 41) return -1; p += 5; out[o + ${f}] = 0; } else {`);
-      body.push('if (buf[p] !== 48 || buf[p + 1] !== 120) return -1; p += 2;');
+      body.push(`if (buf[p] === 40) { if (buf[p + 1] !== 110 || buf[p + 2] !== 105 || buf[p + 3] !== 108 || buf[p + 4] !== 41) return ${LINE_MISMATCH}; p += 5; out[o + ${f}] = 0; } else {`);
+      body.push(`if (buf[p] !== 48 || buf[p + 1] !== 120) return ${LINE_MISMATCH}; p += 2;`);
       body.push(`s = p; v = 0; ${lineDigits(16)}`);
-      body.push(`if (p === s) return -1; if (p - s > 13) return -2; out[o + ${f}] = v; }`);
+      body.push(`if (p === s) return ${LINE_MISMATCH}; if (p - s > 13) return ${LINE_NEEDS_EXACT}; out[o + ${f}] = v; }`);
     }
     if (left) body.push(`while (p - fs < ${c.width} && buf[p] === 32) p++;`);
     f++;
@@ -153,16 +162,16 @@ export function compileFast(steps: readonly FormatStep[]): FastDecode | undefine
         ? 'neg = false; if (p < end && buf[p] === 45) { neg = true; p++; } else if (p < end && buf[p] === 43) p++;'
         : 'neg = false; if (p < end && buf[p] === 43) p++;');
       body.push(`s = p; v = 0; ${digits(10)}`);
-      body.push(`if (p === s) return false; if (p - s > 15) bigDec(buf, s, p, neg, num, big, ${f}); else num[${f}] = neg ? -v : v;`);
+      body.push(`if (p === s) return false; if (p - s > 15) { if (!bigDec(buf, s, p, neg, ${c.kind === 'int'}, num, big, ${f})) return false; } else num[${f}] = neg ? -v : v;`);
     } else if (c.kind === 'hex') {
       if (c.flags.includes('#')) body.push('if (p + 1 < end && buf[p] === 48 && (buf[p + 1] === 120 || buf[p + 1] === 88)) p += 2;');
       body.push(`s = p; v = 0; ${digits(16)}`);
-      body.push(`if (p === s) return false; if (p - s > 13) bigHex(buf, s, p, num, big, ${f}); else num[${f}] = v;`);
+      body.push(`if (p === s) return false; if (p - s > 13) { if (!bigHex(buf, s, p, num, big, ${f})) return false; } else num[${f}] = v;`);
     } else {
       body.push(`if (p + 5 <= end && buf[p] === 40) { if (buf[p + 1] !== 110 || buf[p + 2] !== 105 || buf[p + 3] !== 108 || buf[p + 4] !== 41) return false; p += 5; num[${f}] = 0; } else {`);
       body.push('if (p + 2 > end || buf[p] !== 48 || buf[p + 1] !== 120) return false; p += 2;');
       body.push(`s = p; v = 0; ${digits(16)}`);
-      body.push(`if (p === s) return false; if (p - s > 13) bigHex(buf, s, p, num, big, ${f}); else num[${f}] = v; }`);
+      body.push(`if (p === s) return false; if (p - s > 13) { if (!bigHex(buf, s, p, num, big, ${f})) return false; } else num[${f}] = v; }`);
     }
     if (left) body.push(`while (p < end && p - fs < ${c.width} && buf[p] === 32) p++;`);
     f++;

@@ -39,6 +39,53 @@ const KIND_OF_LETTER: Record<string, ConversionKind> = {
 
 const LENGTHS = ['hh', 'h', 'll', 'l', 'z', 'j', 't', 'L'];
 
+/** Reads the conversion whose '%' is at fmt[start] (not '%%'): the conversion, or undefined when unsupported, and where it ends. */
+function readConversion(fmt: string, start: number): { conv: Conversion | undefined; end: number } {
+  let i = start + 1;
+  let flags = '';
+  while (i < fmt.length && '-+ #0'.includes(fmt[i]!)) flags += fmt[i++];
+  let width = 0;
+  if (fmt[i] === '*') { width = -1; i++; } else {
+    while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = width * 10 + Number(fmt[i++]);
+  }
+  let precision = -1;
+  if (fmt[i] === '.') {
+    i++;
+    if (fmt[i] === '*') { precision = -2; i++; } else {
+      precision = 0;
+      while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') precision = precision * 10 + Number(fmt[i++]);
+    }
+  }
+  let length = '';
+  for (const l of LENGTHS) {
+    if (fmt.startsWith(l, i)) { length = l; i += l.length; break; }
+  }
+  const letter = fmt[i];
+  const kind = letter === undefined ? undefined : KIND_OF_LETTER[letter];
+  if (letter === undefined || kind === undefined) return { conv: undefined, end: Math.min(i + 1, fmt.length) };
+  i++;
+  return { conv: { kind, letter, flags, width, precision, length, text: fmt.slice(start, i) }, end: i };
+}
+
+/** A conversion with its place in the format: [start, end) offsets; conv is undefined when unsupported (e.g. `%f`, `%m`). */
+export interface ConversionSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly conv: Conversion | undefined;
+}
+
+/** Every conversion of a format with its offsets, unsupported ones included (for checks that report them). */
+export function conversionSpans(fmt: string): ConversionSpan[] {
+  const out: ConversionSpan[] = [];
+  for (let i = fmt.indexOf('%'); i >= 0 && i < fmt.length; i = fmt.indexOf('%', i)) {
+    if (fmt[i + 1] === '%') { i += 2; continue; }
+    const { conv, end } = readConversion(fmt, i);
+    out.push({ start: i, end, conv });
+    i = end;
+  }
+  return out;
+}
+
 /** Splits a format string into literal runs (with `%%` folded in) and conversions. */
 export function parseFormat(fmt: string): FormatStep[] {
   const steps: FormatStep[] = [];
@@ -47,48 +94,16 @@ export function parseFormat(fmt: string): FormatStep[] {
   while (i < fmt.length) {
     const ch = fmt[i]!;
     if (ch !== '%') { lit += ch; i++; continue; }
+    if (fmt[i + 1] === '%') { lit += '%'; i += 2; continue; }
     const start = i;
-    i++;
-    if (fmt[i] === '%') { lit += '%'; i++; continue; }
-    let flags = '';
-    while (i < fmt.length && '-+ #0'.includes(fmt[i]!)) flags += fmt[i++];
-    let width = 0;
-    if (fmt[i] === '*') { width = -1; i++; } else {
-      while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') width = width * 10 + Number(fmt[i++]);
-    }
-    let precision = -1;
-    if (fmt[i] === '.') {
-      i++;
-      if (fmt[i] === '*') { precision = -2; i++; } else {
-        precision = 0;
-        while (i < fmt.length && fmt[i]! >= '0' && fmt[i]! <= '9') precision = precision * 10 + Number(fmt[i++]);
-      }
-    }
-    let length = '';
-    for (const l of LENGTHS) {
-      if (fmt.startsWith(l, i)) { length = l; i += l.length; break; }
-    }
-    const letter = fmt[i];
-    const kind = letter === undefined ? undefined : KIND_OF_LETTER[letter];
-    if (letter === undefined || kind === undefined) {
-      throw new FormatError(`unsupported conversion '${fmt.slice(start, i + 1)}'`, start);
-    }
-    i++;
+    const { conv, end } = readConversion(fmt, i);
+    if (conv === undefined) throw new FormatError(`unsupported conversion '${fmt.slice(start, end)}'`, start);
+    i = end;
     if (lit) { steps.push({ type: 'literal', text: lit }); lit = ''; }
-    steps.push({ type: 'conversion', conv: { kind, letter, flags, width, precision, length, text: fmt.slice(start, i) } });
+    steps.push({ type: 'conversion', conv });
   }
   if (lit) steps.push({ type: 'literal', text: lit });
   return steps;
-}
-
-/** Conversions in order, counting `*` widths/precisions as the arguments they consume. */
-export function argumentSlots(steps: readonly FormatStep[]): number {
-  let n = 0;
-  for (const s of steps) {
-    if (s.type !== 'conversion') continue;
-    n += 1 + (s.conv.width === -1 ? 1 : 0) + (s.conv.precision === -2 ? 1 : 0);
-  }
-  return n;
 }
 
 /**

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { catalogueFromText } from './catalogue';
 import { readTrace } from './readTrace';
-import { SimpletraceParser } from './simpletrace';
+import { builtinCatalogue, builtinVersions } from './catalogues/index';
+import { estimateSimpletraceRecords, leadingMappings, SimpletraceParser } from './simpletrace';
+import { fitsOfSample } from './versionGuess';
 import { TraceStore } from './store';
 import { recordings, traceEventsAll } from './testSupport';
 
@@ -89,5 +91,59 @@ describe('simpletrace reader', () => {
     const s = parseBytes(Buffer.concat([head, rec]));
     assert.deepEqual(s.errors, []);
     assert.equal(s.droppedEvents, 77);
+  });
+
+  it('knows its time span as it reads, the same as a look at every row, and looks again when rows are added', async () => {
+    for (const scanner of ['wasm', 'js'] as const) {
+      const store = await readTrace(join(dir, 'dst-trace.simple'), all, { scanner });
+      let lo = Infinity, hi = -Infinity;
+      for (const t of store.tables.values()) for (let i = 0; i < t.count; i++) { lo = Math.min(lo, t.time(i)); hi = Math.max(hi, t.time(i)); }
+      assert.ok(hi > lo, scanner);
+      assert.deepEqual(store.timeSpan(), { firstNs: lo, lastNs: hi }, scanner);
+      const t = [...store.tables.values()].find((x) => x.fields.every((f) => f.valueType !== 'string'))!;
+      t.addValues(hi + 5, 0, 0, t.fields.map(() => 1));
+      assert.deepEqual(store.timeSpan(), { firstNs: lo, lastNs: hi + 5 }, `${scanner}: a row added later is counted`);
+    }
+  });
+
+  it('fits a sample to catalogues with its mapping records read once, as a parse from the start would', () => {
+    const file = readFileSync(join(dir, 'dst-trace.simple'));
+    const part = leadingMappings(file);
+    assert.ok(part && part.mappings.length > 1000, 'the recording maps every event of its tree first');
+    assert.equal(file.readUInt32LE(part.offset), 1, 'the records after the mappings start with an event record');
+    const cats = builtinVersions.map((v) => builtinCatalogue(v));
+    for (const n of [file.length, 200_000, part.offset + 1000, part.offset - 7, 30]) {
+      const sample = file.subarray(0, n);
+      const fromStart = cats.map((cat) => {
+        const store = new TraceStore();
+        const p = new SimpletraceParser(store, cat, { useWasm: false });
+        p.push(sample);
+        p.end();
+        return { decoded: store.count() - store.unknownEvents, unknown: store.unknownEvents, malformed: store.malformedCount };
+      });
+      assert.deepEqual(fitsOfSample(sample, cats), fromStart, `sample of ${n} bytes`);
+    }
+    assert.ok(fitsOfSample(file, cats).some((f) => f.decoded === 720));
+  });
+
+  it('estimates the records of each event from windows across the file, and a read sized by it gives the same store', () => {
+    const path = join(dir, 'dst-trace.simple');
+    const file = readFileSync(path);
+    const estimate = estimateSimpletraceRecords(path, file.length);
+    assert.ok(estimate);
+    assert.equal(estimate.end, file.length);
+    const plain = parseBytes(file);
+    const ids = new Map(leadingMappings(file)!.mappings.map(([id, name]) => [name, id]));
+    // The recording's most frequent event: its estimate is of the right size.
+    const [top, rows] = Object.entries(plain.counts()).sort((a, b) => b[1] - a[1])[0]!;
+    const guess = estimate.records.get(ids.get(top)!);
+    assert.ok(guess !== undefined && guess > rows / 3 && guess < rows * 3, `${top}: ${rows} records, estimated ${guess}`);
+    const store = new TraceStore();
+    const p = new SimpletraceParser(store, all, { expectedRecords: estimate });
+    p.push(file);
+    p.end();
+    assert.deepEqual(events(store), events(plain));
+    const t = store.table(top)!;
+    assert.ok(t.ts.data.length >= guess, 'the table was sized for its estimate when it was made');
   });
 });

@@ -3,19 +3,29 @@
  * through zlib and xz through `xz -dc` (argument array, no shell). Compression is
  * recognised by magic bytes, not by the file name.
  */
-import { spawn } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
+import { createReadStream, readSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 
 export type Compression = 'none' | 'gzip' | 'xz';
 
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 
 export class TraceReadError extends Error {
-  override readonly name = 'TraceReadError';
+  override readonly name: string = 'TraceReadError';
   constructor(message: string, readonly file: string, readonly offset?: number) {
     super(message);
+  }
+}
+
+/**
+ * The input stopped early after `offset` good bytes (decompressed bytes for a compressed file):
+ * a truncated or corrupt .gz/.xz, or a file that shrank while it was read. What came before is
+ * good; readers keep it and record this error.
+ */
+export class TraceCutShortError extends TraceReadError {
+  override readonly name: string = 'TraceCutShortError';
+  constructor(message: string, file: string, override readonly offset: number) {
+    super(message, file, offset);
   }
 }
 
@@ -69,7 +79,7 @@ export interface ChunkOptions {
  */
 export async function* readChunks(path: string, opts: ChunkOptions = {}): AsyncGenerator<Buffer> {
   const compression = await detectCompression(path);
-  if (compression === 'gzip') { yield* streamChunks(createReadStream(path).pipe(createGunzip()), path, opts.signal); return; }
+  if (compression === 'gzip') { yield* gzipChunks(path, opts.signal); return; }
   if (compression === 'xz') { yield* xzChunks(path, opts.signal); return; }
   const fh = await openForRead(path);
   try {
@@ -88,7 +98,7 @@ export async function* readChunks(path: string, opts: ChunkOptions = {}): AsyncG
         throwIfCancelled(opts.signal);
         const { bytesRead } = await next;
         next = undefined;
-        if (bytesRead === 0) break;
+        if (bytesRead === 0) throw shrank(path, pos, end);
         const cur = bufs[which]!;
         pos += bytesRead;
         which ^= 1;
@@ -103,19 +113,56 @@ export async function* readChunks(path: string, opts: ChunkOptions = {}): AsyncG
   }
 }
 
-async function* streamChunks(stream: NodeJS.ReadableStream, path: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+/**
+ * Reads [pos, end) of an open plain file in chunks of up to CHUNK_BYTES, handing each to
+ * onChunk (the buffer is reused: onChunk copies what it keeps) and then its size to afterRead.
+ */
+export function readFdChunks(fd: number, pos: number, end: number, onChunk: (chunk: Buffer) => void, afterRead: (bytes: number) => void, signal: AbortSignal | undefined, path: string): void {
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(1, end - pos)));
+  while (pos < end) {
+    throwIfCancelled(signal);
+    const got = readSync(fd, chunk, 0, Math.min(chunk.length, end - pos), pos);
+    if (got === 0) throw shrank(path, pos, end);
+    pos += got;
+    onChunk(chunk.subarray(0, got));
+    afterRead(got);
+  }
+}
+
+/** The error for a plain file that ends before the size it had when the read started. */
+export function shrank(path: string, pos: number, end: number): TraceCutShortError {
+  return new TraceCutShortError(`byte offset ${pos}: the file ended while it was read (it was ${end} bytes long when the read started): truncated while read`, path, pos);
+}
+
+async function* gzipChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  // Loaded when first needed: a worker thread reading plain files never loads it.
+  const { createGunzip } = await import('node:zlib');
+  const input = createReadStream(path);
+  const gunzip = createGunzip();
+  const size = (await stat(path)).size;
+  let out = 0;
   try {
-    for await (const chunk of stream) {
+    for await (const chunk of input.pipe(gunzip)) {
       throwIfCancelled(signal);
-      yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      const b = chunk as Buffer;
+      out += b.length;
+      yield b;
     }
   } catch (e) {
     if (e instanceof CancelledError) throw e;
-    throw new TraceReadError(`cannot decompress ${path}: ${e instanceof Error ? e.message : String(e)}`, path);
+    const why = e instanceof Error ? e.message : String(e);
+    throw new TraceCutShortError(
+      `byte offset ${out} of the decompressed data (compressed byte ${gunzip.bytesWritten} of ${size}): the gzip data ends early or is corrupt (${why})`,
+      path, out);
+  } finally {
+    input.destroy();
+    gunzip.destroy();
   }
 }
 
 async function* xzChunks(path: string, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  // Loaded when first needed, as zlib is.
+  const { spawn } = await import('node:child_process');
   const child = spawn('xz', ['-dc', '--', path], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8');
@@ -125,13 +172,19 @@ async function* xzChunks(path: string, signal: AbortSignal | undefined): AsyncGe
     child.on('close', (code) => resolve(code));
   });
   exited.catch(() => undefined);
+  let out = 0;
   try {
     for await (const chunk of child.stdout) {
       throwIfCancelled(signal);
-      yield chunk as Buffer;
+      const b = chunk as Buffer;
+      out += b.length;
+      yield b;
     }
     const code = await exited;
-    if (code !== 0) throw new TraceReadError(`cannot decompress ${path}: xz exited with ${code}: ${stderr.trim()}`, path);
+    if (code !== 0) {
+      const why = stderr.trim().replace(/^xz: [^:]*: /gm, '') || `xz exited with ${code}`;
+      throw new TraceCutShortError(`byte offset ${out} of the decompressed data: the xz data ends early or is corrupt (${why})`, path, out);
+    }
   } finally {
     if (child.exitCode === null) child.kill();
   }

@@ -21,7 +21,8 @@ export interface MalformedLine {
 /** How many first line numbers/samples a store keeps for "other" and malformed lines. */
 export const SAMPLE_LIMIT = 100;
 
-/** Rows a table stages before committing them to its columns. */
+/** Rows a table stages before committing them to its columns: a first stage, grown to the most. */
+const FIRST_STAGE_ROWS = 64;
 const STAGE_ROWS = 2048;
 const EMPTY_STAGE = new Float64Array(0);
 
@@ -60,18 +61,19 @@ export class EventTable {
     for (const c of this.cols) c.ensureCapacity(n);
   }
 
-  /** Allocates the stage (STAGE_ROWS rows) on first use. */
+  /** Allocates the stage on first use (small: most tables of a trace have few rows). */
   openStage(): Float64Array {
-    if (this.stage.length === 0) this.stage = new Float64Array(STAGE_ROWS * this.stride);
+    if (this.stage.length === 0) this.stage = new Float64Array(FIRST_STAGE_ROWS * this.stride);
     return this.stage;
   }
 
-  /** Moves staged rows into the columns. */
+  /** Moves staged rows into the columns; a stage that was full is replaced by a bigger one, up to STAGE_ROWS rows. */
   commitStage(): void {
     const n = this.staged;
     if (n === 0) return;
     this.staged = 0;
     this.appendRows(this.stage, n);
+    if (n * this.stride === this.stage.length && n < STAGE_ROWS) this.stage = new Float64Array(Math.min(STAGE_ROWS, n * 4) * this.stride);
   }
 
   /**
@@ -266,9 +268,28 @@ export class TraceStore {
     if (!t) {
       t = new EventTable(name, fields ?? UNKNOWN_FIELDS, fields === null, this);
       this.tables.set(name, t);
+      const rows = this.expected?.get(name);
+      if (rows !== undefined) {
+        // Its positions take their kind first, so that the sized columns are not copied to widen them.
+        if (this.lastPosition > 0) t.pos.ensureKindFor(0, this.lastPosition);
+        t.ensureCapacity(rows);
+      }
     }
     return t;
   }
+
+  /**
+   * The rows an event's table is expected to get (the reader's estimate): when it is made, it
+   * is sized for them at once instead of growing on the way there.
+   */
+  expectRows(name: string, rows: number, lastPosition = 0): void {
+    (this.expected ??= new Map()).set(name, rows);
+    this.lastPosition = Math.max(this.lastPosition, lastPosition);
+  }
+
+  private lastPosition = 0;
+
+  private expected: Map<string, number> | undefined;
 
   names(): string[] { return [...this.tables.keys()].sort(); }
 
@@ -312,14 +333,29 @@ export class TraceStore {
   /** [first, last] relative ns over all events, null without time. */
   timeSpan(): { firstNs: number; lastNs: number } | null {
     if (!this.hasTime) return null;
+    const known = this.knownSpan;
+    const events = this.count();
+    if (known !== undefined && known.events === events) return { firstNs: known.firstNs, lastNs: known.lastNs };
     let lo = Infinity, hi = -Infinity;
     for (const t of this.tables.values()) {
       const d = t.ts.data;
       const n = t.count;
       for (let i = 0; i < n; i++) { const x = d[i]!; if (x < lo) lo = x; if (x > hi) hi = x; }
     }
-    return lo <= hi ? { firstNs: lo, lastNs: hi } : null;
+    if (lo > hi) return null;
+    this.knownSpan = { events, firstNs: lo, lastNs: hi };
+    return { firstNs: lo, lastNs: hi };
   }
+
+  /**
+   * Gives timeSpan its answer for the events the store has now, found by whoever made it (a
+   * reader that saw every row, the assembly of ranges from theirs); more events make it look again.
+   */
+  setTimeSpan(firstNs: number, lastNs: number): void {
+    this.knownSpan = { events: this.count(), firstNs, lastNs };
+  }
+
+  private knownSpan: { readonly events: number; readonly firstNs: number; readonly lastNs: number } | undefined;
 
   /** Every event in position order as (table, row); a k-way merge, no copy. */
   *inOrder(): Generator<{ table: EventTable; row: number }> {

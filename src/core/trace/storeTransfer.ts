@@ -4,7 +4,7 @@
  */
 import { F64Column, IntColumn, type IntArray, type IntKind } from './columns';
 import type { FieldInfo } from './decoder';
-import { TraceStore, type MalformedLine, type TimeBase, type TimeKind, SAMPLE_LIMIT } from './store';
+import { TraceStore, type EventTable, type MalformedLine, type TimeBase, type TimeKind, SAMPLE_LIMIT } from './store';
 
 interface SerializedColumn { kind: IntKind; data: IntArray }
 
@@ -169,4 +169,36 @@ function appendTimes(dst: F64Column, src: F64Column, n: number, delta: number): 
   if (delta === 0) d.set(s.subarray(0, have), base);
   else for (let i = 0; i < have; i++) d[base + i] = s[i]! + delta;
   dst.length += have;
+}
+
+/**
+ * A store holding copies of some rows of some tables of store (rows [from, to) of each table
+ * `pick` chooses), with its strings, threads, time base and kinds, and none of its counts:
+ * what an analysis keeps of a followed trace's batch (appendStore adds it to what it kept).
+ */
+export function pickRows(store: TraceStore, pick: (t: EventTable) => readonly [from: number, to: number] | null): TraceStore {
+  const out = new TraceStore();
+  out.base = store.base;
+  out.timeKind = store.timeKind;
+  out.positionKind = store.positionKind;
+  let stringsCopied = false;
+  for (const t of store.tables.values()) {
+    const range = t.count > 0 ? pick(t) : null;
+    if (!range || range[1] <= range[0]) continue;
+    const [a, b] = range;
+    if (!stringsCopied) {
+      for (const str of store.strings.values) out.strings.intern(str);
+      for (const tid of store.tids.slice(1)) if (tid !== undefined) out.tidCode(tid);
+      stringsCopied = true;
+    }
+    t.commitStage();
+    const o = out.tableFor(t.name, t.unknown ? null : t.fields);
+    o.ts.data = t.ts.data.slice(a, b);
+    o.ts.length = b - a;
+    o.pos.load(t.pos.kind, t.pos.view().slice(a, b));
+    o.tid.load(t.tid.kind, t.tid.view().slice(a, b));
+    t.cols.forEach((c, i) => o.cols[i]!.load(c.kind, c.view().slice(a, b)));
+    o.count = b - a;
+  }
+  return out;
 }

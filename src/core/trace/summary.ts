@@ -2,6 +2,8 @@
  * Human-readable summary of a read trace, shared by `qmig trace stats` and the
  * editor's trace summary document. Line references are written as `line N`.
  */
+import type { CatalogueChoice } from './catalogueResolver';
+import { formatByteRate, formatBytes, formatSeconds } from '../units';
 import type { TraceStore } from './store';
 
 export interface SummaryInput {
@@ -9,6 +11,8 @@ export interface SummaryInput {
   readonly store: TraceStore;
   readonly seconds: number;
   readonly catalogue: string;
+  /** Why that catalogue (catalogueResolver), said under the first line. */
+  readonly choice?: CatalogueChoice | undefined;
 }
 
 /** `line N` (log) or `offset N` (simpletrace) for a position. */
@@ -16,14 +20,15 @@ export function positionLabel(store: TraceStore, pos: number): string {
   return `${store.positionKind === 'line' ? 'line' : 'offset'} ${pos}`;
 }
 
-export function traceSummaryText({ file, store, seconds, catalogue }: SummaryInput, detail = 5): string {
+export function traceSummaryText({ file, store, seconds, catalogue, choice }: SummaryInput, detail = 5): string {
   const span = store.timeSpan();
   const counts = Object.entries(store.counts()).sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
   const w = Math.max(8, ...counts.map(([, n]) => String(n).length));
   const s = Math.max(seconds, 1e-9);
   const lines = [
     `${file}  (catalogue ${catalogue})`,
-    `  ${store.count()} events in ${store.lines} ${store.positionKind === 'line' ? 'lines' : 'records'}, ${(store.bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s (${(store.bytes / 1e6 / s).toFixed(0)} MB/s, ${(store.count() / s / 1e6).toFixed(2)} M events/s)`,
+    ...(choice ? [`  catalogue: ${choice.label}: ${choice.reason}`, ...(choice.warning ? [`  WARNING: ${choice.warning}`] : [])] : []),
+    `  ${store.count()} events in ${store.lines} ${store.positionKind === 'line' ? 'lines' : 'records'}, ${formatBytes(store.bytes)} in ${formatSeconds(seconds)} (${formatByteRate(store.bytes / s)}, ${(store.count() / s / 1e6).toFixed(2)} M events/s)`,
     span ? `  time span ${((span.lastNs - span.firstNs) / 1e9).toFixed(6)} s (${store.timeKind} clock)` : '  no timestamps',
     `  other lines: ${store.other}${store.otherLines.length ? ` (first at ${store.otherLines.slice(0, detail).join(', ')})` : ''}`,
     `  malformed: ${store.malformedCount}${store.malformed.length ? ` (first at ${store.malformed.slice(0, detail).map((m) => `${m.line} ${m.name}`).join(', ')})` : ''}`,

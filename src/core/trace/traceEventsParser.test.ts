@@ -76,7 +76,8 @@ describe('trace-events parser', () => {
   });
 
   it('resolves built-in versions', () => {
-    assert.deepEqual(builtinVersions, ['7.2', '9.0', '10.2.50']);
+    assert.deepEqual(builtinVersions, ['7.2', '9.0', '10.0', '10.2.50']);
+    assert.equal(resolveBuiltinVersion('10.0.2'), '10.0');
     assert.equal(resolveBuiltinVersion('v9.0.0'), '9.0');
     assert.equal(resolveBuiltinVersion('10.2'), '10.2.50');
     assert.throws(() => resolveBuiltinVersion('4.2'), /no built-in trace catalogue for QEMU 4.2/);

@@ -40,11 +40,11 @@ describe('readTraceInWorker', () => {
     writeFileSync(packed, gzipSync(readFileSync(big)));
     const script = join(__dirname, '..', '..', 'worker', 'traceWorker.ts');
     const before = idleTraceWorkers();
-    await prestartTraceWorkersFor(small, script);
-    await prestartTraceWorkersFor(packed, script);
-    await prestartTraceWorkersFor(join(tmp, 'missing.log'), script);
+    await prestartTraceWorkersFor(small, { workerScript: script });
+    await prestartTraceWorkersFor(packed, { workerScript: script });
+    await prestartTraceWorkersFor(join(tmp, 'missing.log'), { workerScript: script });
     assert.equal(idleTraceWorkers(), before, 'a small, compressed or missing file starts no worker');
-    await prestartTraceWorkersFor(big, script);
+    await prestartTraceWorkersFor(big, { workerScript: script });
     const started = idleTraceWorkers() - before;
     assert.equal(started, Math.min(availableParallelism(), 8));
     const store = await readTraceInWorker(big, cat, { workerScript: script });
@@ -136,7 +136,7 @@ describe('readTraceInWorker', () => {
   it('splits a simpletrace file at record boundaries and merges it like a serial read', async () => {
     const simple = join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.simple');
     const size = readFileSync(simple).length;
-    const split = await splitSimpletrace(simple, size, 3);
+    const split = splitSimpletrace(simple, size, 3);
     assert.ok(split);
     assert.equal(split.ranges.length, 3);
     assert.equal(split.ranges[0]![0], 0);
@@ -147,10 +147,34 @@ describe('readTraceInWorker', () => {
     assert.equal(dump(par), dump(await readTrace(simple, cat)));
     const truncated = join(tmp, 'truncated.simple');
     writeFileSync(truncated, readFileSync(simple).subarray(0, size - 3));
-    assert.equal(await splitSimpletrace(truncated, size - 3, 3), undefined);
+    assert.equal(splitSimpletrace(truncated, size - 3, 3)!.ranges.length, 3);
     const t = await readTraceInWorker(truncated, cat, { workers: 3, parallelThreshold: 0 });
     assert.equal(t.count(), 719);
     assert.match(t.errors[0]!, /truncated record/);
+  });
+
+  it('with callerReads, reads ranges here beside the workers, and alone a file that a second thread would not read faster', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++) lines.push(`${100 + (i % 3)}@1700000000.${String(i * 11).padStart(6, '0')}:multifd_send_fill channel ${i % 4} packet_num ${i} flags 0x0 next packet size 0`);
+    const f = join(tmp, 'caller.log');
+    writeFileSync(f, lines.join('\n') + '\n');
+    const simple = join(recordings, 'qemu-10.2.50-simpletrace-small', 'dst-trace.simple');
+    // No worker can start from this script: a read that needs one fails.
+    const none = join(tmp, 'no-such-worker.js');
+    for (const file of [f, simple]) {
+      const serial = await readTrace(file, cat);
+      let progress = 0;
+      const here = await readTraceInWorker(file, cat, { callerReads: true, workers: 3, parallelThreshold: 0, rangeBytes: 4096, onProgress: (b) => { progress = b; } });
+      assert.equal(dump(here), dump(serial), `${file}: this thread and two workers`);
+      assert.deepEqual(here.timeSpan(), serial.timeSpan());
+      assert.equal(progress, readFileSync(file).length);
+      const alone = await readTraceInWorker(file, cat, { callerReads: true, workers: 2, parallelThreshold: 0, workerScript: none });
+      assert.equal(dump(alone), dump(serial), `${file}: alone, on two cores`);
+      assert.deepEqual(alone.timeSpan(), serial.timeSpan());
+      // A small file is read here too, with no worker.
+      assert.equal(dump(await readTraceInWorker(file, cat, { callerReads: true, workerScript: none })), dump(serial));
+    }
+    await assert.rejects(readTraceInWorker(f, cat, { workers: 2, parallelThreshold: 0, workerScript: none }), 'without callerReads the read needs its workers');
   });
 
   it('is cancellable and reports unreadable input', async () => {

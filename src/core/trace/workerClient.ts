@@ -9,20 +9,23 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Catalogue } from './catalogue';
+import type { FollowOptions } from './follow';
 import { detectCompression, evenCuts, CancelledError, TraceReadError } from './source';
-import { finishStore, type LineScanner } from './readTrace';
+import { finishBatch, finishStore, readRequested, readTraceWith, type LineScanner } from './readTrace';
 import { LogLineParser } from './logReader';
 import { TraceStore, type TimeBase } from './store';
-import { RangeAssembler, type StoreShape } from './assemble';
+import { copyIntoPlace, RangeAssembler, summarizeStore, type RangePlan, type StoreShape } from './assemble';
+import { allowRecycling, recycleArrays } from './columns';
 import { appendStore, deserializeStore } from './storeTransfer';
-import type { CatalogueSpec, FromWorker, ToWorker } from './workerProtocol';
+import type { CatalogueSpec, FromWorker, ReadRequest, ToWorker, WarmRequest } from './workerProtocol';
+import { latestBuiltinVersion } from './catalogues/index';
 import { looksLikeSimpletrace, splitSimpletrace, type SimpletracePart } from './simpletrace';
 
 export interface WorkerReadOptions {
   readonly signal?: AbortSignal | undefined;
   /** Input bytes read so far and the file size (compressed files: size of the decompressed bytes is unknown, total is the file size). */
   readonly onProgress?: ((bytesRead: number, totalBytes: number) => void) | undefined;
-  /** Number of parallel workers for big plain logs; default: available cores (at most 8). */
+  /** Number of threads reading a big plain file in parallel (workers, and this thread with callerReads); default: available cores (at most 8). */
   readonly workers?: number | undefined;
   /** Files below this size are read by one worker. */
   readonly parallelThreshold?: number | undefined;
@@ -34,6 +37,16 @@ export interface WorkerReadOptions {
   readonly workerScript?: string | undefined;
   /** See ReadTraceOptions.scanner. */
   readonly scanner?: LineScanner | undefined;
+  /** Called when a file cut into ranges is read again in one piece (a simpletrace cut not confirmed), with why. */
+  readonly onWholeFile?: ((why: string) => void) | undefined;
+  /**
+   * The calling thread reads: for a process whose thread would only wait for the workers
+   * (the command line). A file too small or compressed for a parallel read, and one that is
+   * read faster alone (readsAlone), is read here without workers; otherwise this thread reads
+   * ranges beside one worker fewer. The extension host leaves it unset, so that its thread
+   * stays free while a trace is read.
+   */
+  readonly callerReads?: boolean | undefined;
 }
 
 /** Plain log files are split into up to this many ranges per worker… */
@@ -161,19 +174,22 @@ async function readsInParallel(path: string, size: number, threshold: number): P
   return size >= threshold && (await detectCompression(path)) === 'none';
 }
 
-/** The default number of workers for a parallel read. */
+/** The default number of threads reading a big file in parallel. */
 function defaultWorkers(): number {
   return Math.min(availableParallelism(), 8);
 }
 
-/**
- * Starts the workers a parallel read of a big file will use, so that they boot while the
- * caller does other work first (choosing a catalogue, say): they wait idle, unreferenced,
- * like the workers of a finished read.
- */
-export function prestartTraceWorkers(workerScript?: string, n = defaultWorkers()): void {
-  let have = idle.filter((e) => e.script === workerScript).length;
-  while (have++ < n && idle.length < MAX_IDLE) keepWorker(startWorker(workerScript), workerScript);
+/** Workers a parallel read of n threads starts: one fewer when the calling thread reads too. */
+function workersOf(n: number, callerReads: boolean | undefined): number {
+  return callerReads === true ? Math.max(1, n - 1) : n;
+}
+
+/** Options of prestartTraceWorkersFor. */
+export interface PrestartOptions {
+  /** See WorkerReadOptions.workerScript. */
+  readonly workerScript?: string | undefined;
+  /** The read will have WorkerReadOptions.callerReads: one worker fewer. */
+  readonly callerReads?: boolean | undefined;
 }
 
 /** Workers waiting for a read (started ahead of one, or kept from the last one). */
@@ -184,14 +200,27 @@ export function idleTraceWorkers(): number {
 /**
  * Starts the workers when the file will be read in parallel (big, not compressed; or, without a file,
  * when one is about to be chosen), so that they boot while the caller guesses the QEMU
- * version or shows a file picker instead of when the read begins.
+ * version or shows a file picker instead of when the read begins. They wait idle,
+ * unreferenced, like the workers of a finished read; meanwhile each gets the newest
+ * built-in catalogue ready (the one that wins ties, so the likeliest) and the scanner for
+ * the file's format.
  */
-export async function prestartTraceWorkersFor(path?: string, workerScript?: string): Promise<void> {
+export async function prestartTraceWorkersFor(path?: string, opts: PrestartOptions = {}): Promise<void> {
+  let format: TraceFormat;
   if (path !== undefined) {
     const st = await stat(path).catch(() => undefined);
     if (!st?.isFile() || !(await readsInParallel(path, st.size, PARALLEL_THRESHOLD))) return;
+    format = formatOf(readHead(path, 16));
+    if (opts.callerReads === true && readsAlone(defaultWorkers(), st.size, format)) return;
   }
-  prestartTraceWorkers(workerScript);
+  const script = opts.workerScript;
+  const warm: WarmRequest = { type: 'warm', catalogue: { kind: 'builtin', version: latestBuiltinVersion() }, ...(format ? { format } : {}) };
+  let have = idle.filter((e) => e.script === script).length;
+  while (have++ < workersOf(defaultWorkers(), opts.callerReads) && idle.length < MAX_IDLE) {
+    const w = startWorker(script);
+    w.postMessage(warm);
+    keepWorker(w, script);
+  }
 }
 
 /**
@@ -247,6 +276,47 @@ export async function splitAtLines(path: string, size: number, n: number | reado
   return ranges;
 }
 
+/** Log files at least this big are read in parallel by a caller that reads (callerReads) on two cores. */
+const CALLER_ALONE_LOG_BYTES = 256 * 1024 * 1024;
+
+/**
+ * Whether a caller that reads (callerReads) with n threads in all reads a big plain file
+ * alone. With one worker beside it (two cores), the worker's start, a second cold start of
+ * the reading code and the copy of every range into place cost more than the worker's half of
+ * the reading saves: for every simpletrace file measured (73.5 MB to 1 GiB) and for log files
+ * up to 128 MiB, while a 1 GiB log file is read faster by two (BENCHMARKS.md, Simpletrace).
+ */
+function readsAlone(n: number, size: number, format: TraceFormat): boolean {
+  return n <= 2 && (format === 'simpletrace' || size < CALLER_ALONE_LOG_BYTES);
+}
+
+type TraceFormat = 'log' | 'simpletrace' | undefined;
+
+/** The format of a plain file, from its first bytes. */
+function formatOf(head: Uint8Array): 'log' | 'simpletrace' {
+  return looksLikeSimpletrace(head) ? 'simpletrace' : 'log';
+}
+
+/**
+ * The whole file read on the calling thread (callerReads): a plain file of known format
+ * straight into the scanner, others streamed. The store keeps its spare capacity, as an
+ * assembled one does (no copy to trim it).
+ */
+function readAlone(path: string, catalogue: Catalogue, opts: WorkerReadOptions, size: number, format: TraceFormat): Promise<TraceStore> {
+  return readTraceWith(path, catalogue, {
+    signal: opts.signal,
+    scanner: opts.scanner,
+    onProgress: (bytes) => opts.onProgress?.(bytes, size),
+    ...(format === 'log' ? { plainLog: true } : format === 'simpletrace' ? { plainSimpletrace: true } : {}),
+  }, finishBatch);
+}
+
+/** How many bytes of spare arrays the calling thread keeps when it reads ranges itself. */
+const CALLER_RECYCLING_BYTES = 256 * 1024 * 1024;
+
+/** A simpletrace range did not end at the next range's cut, whole (see splitSimpletrace). */
+class UnconfirmedCut extends Error {}
+
 /** Reads path in worker threads and resolves to the merged store. Rejects with CancelledError on abort. */
 export async function readTraceInWorker(path: string, catalogue: Catalogue, opts: WorkerReadOptions = {}): Promise<TraceStore> {
   let size: number;
@@ -263,10 +333,17 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   let ranges: ([number, number] | undefined)[] = [undefined];
   let parts: (SimpletracePart | undefined)[] = [undefined];
   const parallel = n > 1 && (await readsInParallel(path, size, threshold));
+  // A file read in parallel: its first lines or records say how to split it.
+  const head = parallel ? readHead(path, 64 * 1024) : undefined;
+  const format = head ? formatOf(head) : undefined;
+  if (opts.callerReads === true && (!parallel || readsAlone(n, size, format))) return readAlone(path, catalogue, opts, size, format);
+  const callerReads = parallel && opts.callerReads === true;
+  // Arrays of ranges read here and copied into place are reused for the next ones, as in a worker.
+  if (callerReads) allowRecycling(CALLER_RECYCLING_BYTES);
   // Workers boot while the file is split.
   // A worker that fails before it is given work is remembered here and reported then.
   const bootFailures = new Map<Worker, Error>();
-  const booting = Array.from({ length: parallel ? n : 1 }, () => {
+  const booting = Array.from({ length: parallel ? workersOf(n, callerReads) : 1 }, () => {
     const w = takeWorker(opts.workerScript);
     w.on('error', (e) => { if (!bootFailures.has(w)) bootFailures.set(w, e instanceof Error ? e : new Error(String(e))); });
     w.once('exit', (code) => { if (!bootFailures.has(w)) bootFailures.set(w, new Error(`trace worker exited with code ${code}`)); });
@@ -276,18 +353,17 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   let tids: number[] = [];
   let log = false;
   try {
-    if (parallel) {
+    if (head) {
       // More ranges than workers, handed out as workers finish: a worker slowed down by other
       // load on the machine takes fewer ranges instead of holding up the end.
       const minBytes = opts.rangeBytes ?? MIN_RANGE_BYTES;
       const targets = rangeTargets(size, Math.max(n, Math.min(n * RANGES_PER_WORKER, Math.ceil(size / minBytes))), n, minBytes);
-      const head = readHead(path, 64 * 1024);
-      log = !looksLikeSimpletrace(head);
+      log = format === 'log';
       if (log) {
         ranges = await splitAtLines(path, size, targets);
         ({ base, tids } = fileStart(head, catalogue));
       } else {
-        const split = await splitSimpletrace(path, size, targets);
+        const split = splitSimpletrace(path, size, targets);
         if (split && split.ranges.length > 1) {
           ranges = split.ranges;
           ({ base, tids } = split);
@@ -304,7 +380,9 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
   const several = ranges.length > 1;
   /** One range: its batches, merged here. Several: ranges placed as they are read. */
   const batches: TraceStore[] = [];
-  const holder: Worker[] = [];
+  /** The worker holding each range read by one (ranges the calling thread read are in heldHere). */
+  const holder: (Worker | undefined)[] = [];
+  const heldHere = new Map<number, TraceStore>();
   const assembly = several ? new RangeAssembler(ranges.map((r) => r!), tids) : undefined;
   const workers: Worker[] = [];
   let read = 0;
@@ -324,17 +402,59 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
       if (opts.signal?.aborted) { onAbort(); return; }
       opts.signal?.addEventListener('abort', onAbort, { once: true });
       const finish = (): void => { opts.signal?.removeEventListener('abort', onAbort); resolve(); };
-      /** A range read: place it and every range after it already read; their workers copy them into place. */
+      const rangeAssembled = (): void => { if (++assembled === ranges.length) finish(); };
+      /** Copies a range the calling thread read into place, as a worker does with its own. */
+      const assembleHere = (range: number, plan: RangePlan): void => {
+        const store = heldHere.get(range)!;
+        copyIntoPlace(store, plan);
+        heldHere.delete(range);
+        // The next ranges read here reuse its arrays.
+        recycleArrays(store.arrays());
+        rangeAssembled();
+      };
+      /** A range read: place it and every range after it already read; their readers copy them into place. */
       const place = (range: number, shape: StoreShape): void => {
-        let placed;
         try {
-          placed = assembly!.add(range, shape);
+          for (const p of assembly!.add(range, shape)) {
+            const w = holder[p.range];
+            if (w) w.postMessage({ type: 'assemble', range: p.range, plan: p.plan } satisfies ToWorker);
+            else assembleHere(p.range, p.plan);
+          }
         } catch (e) {
           fail(e instanceof Error ? e : new Error(String(e)));
-          return;
         }
-        for (const p of placed) holder[p.range]!.postMessage({ type: 'assemble', range: p.range, plan: p.plan } satisfies ToWorker);
       };
+      /**
+       * Whether a range read confirms its cuts (else the read is given up): a simpletrace cut is
+       * confirmed by the range before it ending there, whole, and a range's mappings must be
+       * all the file has; otherwise the file is read in one piece.
+       */
+      const confirmed = (range: number, shape: StoreShape, lateMapping: boolean): boolean => {
+        if (parts.length > 1 && range < ranges.length - 1 && (shape.errors.length > 0 || lateMapping)) {
+          fail(new UnconfirmedCut(lateMapping ? `range ${range} has a mapping record after an event record` : `the records of range ${range} do not fit its cuts (${shape.errors[0]})`));
+          return false;
+        }
+        return true;
+      };
+      /** The request that reads range i. */
+      const request = (i: number): ReadRequest => {
+        const range = ranges[i];
+        const part = parts[i];
+        return {
+          type: 'read', path, catalogue: spec, batchBytes,
+          ...(opts.scanner ? { scanner: opts.scanner } : {}),
+          ...(range ? { start: range[0], end: range[1] } : {}),
+          ...(part ? { simpletrace: part } : {}),
+          ...(several ? { hold: i } : {}),
+          ...(base ? { base } : {}),
+          ...(several && tids.length > 0 ? { tids } : {}),
+          ...(several && log ? { plainLog: true } : {}),
+          ...(several && !log ? { plainSimpletrace: true } : {}),
+        };
+      };
+      // The calling thread starts with the first range: each range after it is placed as soon
+      // as it is read (the workers boot meanwhile, and get the ranges after it).
+      const firstHere = callerReads ? next++ : -1;
       const nWorkers = Math.min(booting.length, ranges.length);
       for (let k = 0; k < nWorkers; k++) {
         const w = booting[k]!;
@@ -346,35 +466,24 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         const startNext = (): void => {
           const current = next++;
           given++;
-          const range = ranges[current];
-          const part = parts[current];
           holder[current] = w;
-          const req: ToWorker = {
-            type: 'read', path, catalogue: spec, batchBytes,
-            ...(opts.scanner ? { scanner: opts.scanner } : {}),
-            ...(range ? { start: range[0], end: range[1] } : {}),
-            ...(part ? { simpletrace: part } : {}),
-            ...(several ? { hold: current } : {}),
-            ...(base ? { base } : {}),
-            ...(several && tids.length > 0 ? { tids } : {}),
-            ...(several && log ? { plainLog: true } : {}),
-          };
-          w.postMessage(req);
+          w.postMessage(request(current));
         };
         w.on('message', (msg: FromWorker) => {
           if (failed) return;
           switch (msg.type) {
             case 'progress': read += msg.bytes; opts.onProgress?.(read, size); return;
-            case 'error': fail(msg.cancelled ? new CancelledError() : new TraceReadError(msg.message, path)); return;
+            case 'error': fail(new TraceReadError(msg.message, path)); return;
             case 'batch': batches.push(deserializeStore(msg.store)); return;
             case 'done': batches.push(deserializeStore(msg.store)); given--; finish(); return;
             case 'held':
+              if (!confirmed(msg.range, msg.shape, msg.lateMapping === true)) return;
               given--;
               if (next < ranges.length) startNext();
               place(msg.range, msg.shape);
               return;
             case 'assembled':
-              if (++assembled === ranges.length) finish();
+              rangeAssembled();
               return;
           }
         });
@@ -384,14 +493,94 @@ export async function readTraceInWorker(path: string, catalogue: Catalogue, opts
         startNext();
         if (several && next < ranges.length && nWorkers * 2 <= ranges.length) startNext();
       }
+      if (callerReads) void readHere(firstHere);
+      /**
+       * The calling thread's share: the next range not handed out, read synchronously, then a
+       * turn of the event loop for the workers' messages (their next ranges, their copies).
+       */
+      async function readHere(first: number): Promise<void> {
+        for (let current = first; !failed && current < ranges.length; current = next++) {
+          let lateMapping = false;
+          let before = 0;
+          try {
+            const store = await readRequested(request(current), catalogue, {
+              onLateMapping: () => { lateMapping = true; },
+              onProgress: (bytes) => { read += bytes - before; before = bytes; opts.onProgress?.(read, size); },
+            });
+            if (failed) return;
+            const shape = summarizeStore(store);
+            if (!confirmed(current, shape, lateMapping)) return;
+            heldHere.set(current, store);
+            place(current, shape);
+          } catch (e) {
+            fail(new TraceReadError(e instanceof Error ? e.message : String(e), path));
+            return;
+          }
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
     });
     // Every worker is idle now: keep them for the next read.
     for (const w of booting) keepWorker(w, opts.workerScript);
   } catch (e) {
     for (const w of booting) void w.terminate();
+    if (e instanceof UnconfirmedCut) {
+      opts.onWholeFile?.(e.message);
+      return readTraceInWorker(path, catalogue, { ...opts, workers: 1 });
+    }
     throw e;
   }
   return assembly ? assembly.finish() : mergeParts([batches]);
+}
+
+/** Following in a worker: followTrace's options that cross to it, and the caller's side of them. */
+export interface WorkerFollowOptions extends Pick<FollowOptions, 'resume' | 'intervalMs' | 'batchBytes' | 'onBatch' | 'onReset'> {
+  /** Following ends (and its worker with it) when this aborts. */
+  readonly signal: AbortSignal;
+  /** The file could not be read this tick (following goes on and retries). */
+  readonly onProblem?: ((message: string) => void) | undefined;
+  readonly workerScript?: string | undefined;
+}
+
+/**
+ * Follows a plain log file in a worker thread of its own: the worker reads and parses the new
+ * bytes of each tick and posts only their events (arrays transferred), so the caller's
+ * thread does no reading or parsing. Resolves when opts.signal aborts (the worker is ended
+ * then); rejects when the worker fails.
+ */
+export function followTraceInWorker(path: string, catalogue: Catalogue, opts: WorkerFollowOptions): Promise<void> {
+  if (opts.signal.aborted) return Promise.resolve();
+  const w = startWorker(opts.workerScript);
+  return new Promise<void>((resolve, reject) => {
+    let ended = false;
+    const end = (e?: Error): void => {
+      if (ended) return;
+      ended = true;
+      opts.signal.removeEventListener('abort', onAbort);
+      void w.terminate();
+      if (e) reject(e); else resolve();
+    };
+    const onAbort = (): void => end();
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    w.on('message', (msg: FromWorker) => {
+      if (ended) return;
+      switch (msg.type) {
+        case 'followBatch': opts.onBatch(deserializeStore(msg.store), msg.next); return;
+        case 'followReset': opts.onReset?.(msg.reason); return;
+        case 'followProblem': opts.onProblem?.(msg.message); return;
+        case 'error': end(new TraceReadError(msg.message, path)); return;
+        default: return;
+      }
+    });
+    w.on('error', (e) => end(e instanceof Error ? e : new Error(String(e))));
+    w.on('exit', (code) => end(code === 0 || opts.signal.aborted ? undefined : new Error(`trace follow worker exited with code ${code}`)));
+    const req: ToWorker = {
+      type: 'follow', path, catalogue: catalogueSpec(catalogue),
+      intervalMs: opts.intervalMs ?? 100, batchBytes: opts.batchBytes ?? 4 * 1024 * 1024,
+      ...(opts.resume ? { resume: opts.resume } : {}),
+    };
+    w.postMessage(req);
+  });
 }
 
 /** Merges the batches of each range, ranges in file order. */

@@ -1,17 +1,46 @@
 import type { SpecModel } from './model';
 import type { Rule } from './rules';
 import type { Flow, FlowMessage } from './flow';
+import type { Passage, PassageId } from './passages';
+import type { BackendLog } from './backendLog';
+import type { QemuStderrLine } from './qemuStderr';
 import { FLAG_NEED_REPLY, MessageNames } from './flow';
-import { looksLikeQemuTrace, parseQemuTrace } from './flowQemu';
+import type { Catalogue } from '../trace/catalogue';
+import { looksLikeQemuTrace, readQemuTraceText } from './flowTraceStore';
+import { diagnoseBackend, type DiagnosisInputs } from './diagnose';
 import { looksLikeDpdkLog, looksLikeLibvhostUserLog, parseDpdkLog, parseLibvhostUserLog } from './flowDpdk';
 import { looksLikeStrace, parseStrace } from './flowStrace';
 
 export interface Violation {
   readonly rule: string;
-  /** 1-based line in the checked file. */
+  /** 1-based line in the checked file (or in `file`, when set). */
   readonly line: number;
   readonly message: string;
   /** The spec sentence the rule cites and its line in the spec document. */
+  readonly sentence: string;
+  readonly specLine: number;
+  /** Set when the violation is located in another source than the checked file (a back-end log). */
+  readonly file?: string | undefined;
+  /** Where each source shows it (a back-end's death: the message, the disconnect, the PANIC, QEMU's error). */
+  readonly sources?: readonly SourceRef[] | undefined;
+  /** Every spec sentence the diagnosis rests on; the first is `sentence`. */
+  readonly citations?: readonly Citation[] | undefined;
+  /** What the reader should know besides the rule (e.g. that the spec contradicts itself there). */
+  readonly note?: string | undefined;
+}
+
+/** One line of one source that shows part of a violation. */
+export interface SourceRef {
+  readonly source: 'qemu-trace' | 'backend-log' | 'qemu-stderr';
+  /** The file, as given; undefined for the checked text itself. */
+  readonly file: string | undefined;
+  readonly line: number;
+  readonly text: string;
+  /** What the line shows, e.g. "the message it died on". */
+  readonly role: string;
+}
+
+export interface Citation {
   readonly sentence: string;
   readonly specLine: number;
 }
@@ -30,6 +59,21 @@ export interface CheckResult {
   readonly messageCount: number;
   readonly violations: Violation[];
   readonly unknown: Unknown[];
+  /** What the other sources said, when given (see diagnose.ts). */
+  readonly backend?: BackendSource | undefined;
+  readonly stderr?: StderrSource | undefined;
+}
+
+/** A back-end's own output beside the flow. */
+export interface BackendSource {
+  readonly file: string | undefined;
+  readonly log: BackendLog;
+}
+
+/** QEMU's stderr beside the flow. */
+export interface StderrSource {
+  readonly file: string | undefined;
+  readonly lines: readonly QemuStderrLine[];
 }
 
 /** The spec as the checker needs it: the model for names and bits, and the rules. */
@@ -38,6 +82,8 @@ export interface LoadedSpec {
   readonly rules: readonly Rule[];
   /** Path of the document, or "built-in". */
   readonly source: string;
+  /** Sentences a diagnosis quotes (see passages.ts), where the document has them. */
+  readonly passages: Partial<Record<PassageId, Passage>>;
 }
 
 const VRING_NOFD = 1n << 8n;
@@ -241,7 +287,8 @@ export function detectFormat(text: string): FlowKind | undefined {
   return undefined;
 }
 
-export function parseFlow(text: string, model: SpecModel, opts: { format?: FlowKind; connection?: string } = {}): Flow {
+/** opts.catalogue decodes a QEMU trace (catalogueResolver chooses it); default: the newest built-in. */
+export function parseFlow(text: string, model: SpecModel, opts: { format?: FlowKind; connection?: string; catalogue?: Catalogue } = {}): Flow {
   const names = new MessageNames(model);
   const format = opts.format ?? detectFormat(text);
   switch (format) {
@@ -251,12 +298,14 @@ export function parseFlow(text: string, model: SpecModel, opts: { format?: FlowK
     }
     case 'dpdk-log': return parseDpdkLog(text, names, opts.connection);
     case 'libvhost-user-log': return parseLibvhostUserLog(text, names);
-    case 'qemu-trace': return parseQemuTrace(text, names);
+    case 'qemu-trace': return readQemuTraceText(text, names, opts.catalogue ? { catalogue: opts.catalogue } : {});
     default:
       throw new Error('no vhost-user messages found: expected a QEMU trace (vhost_user_write/read), a DPDK vhost log, a libvhost-user log or an strace capture');
   }
 }
 
-export function checkText(text: string, spec: LoadedSpec, opts: { format?: FlowKind; connection?: string } = {}): CheckResult {
-  return checkFlow(parseFlow(text, spec.model, opts), spec);
+/** Checks a text (an editor buffer); the back-end's log and QEMU's stderr, when given, are read for its death. */
+export function checkText(text: string, spec: LoadedSpec, opts: { format?: FlowKind; connection?: string; catalogue?: Catalogue } & DiagnosisInputs = {}): CheckResult {
+  const { traceFile, backend, stderr, ...parse } = opts;
+  return diagnoseBackend(checkFlow(parseFlow(text, spec.model, parse), spec), spec, { traceFile, backend, stderr });
 }

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkText } from './check';
-import { checkFile } from './checkFile';
+import { checkFile, checkRecording, recordingSides } from './checkFile';
 import { builtinSpec } from './specSource';
-import { recording, testdata } from './testSupport';
+import { bridgePath, bridgeRecording, recording, testdata } from './testSupport';
 
 const spec = builtinSpec();
 
@@ -38,4 +38,33 @@ test('other sources go through their text parsers', async () => {
   const r = await checkFile(join(testdata, 'qemu72-testpmd-postcopy.dst-strace.txt'), spec);
   assert.equal(r.flow.format, 'strace');
   assert.deepEqual(r.violations, []);
+});
+
+test('the socket\'s connection events come through the trace engine, from a file and from text alike', async () => {
+  const path = bridgePath('qemu1002-bridge-postcopy', 'dst-trace.log');
+  const viaEngine = await checkFile(path, spec);
+  const viaText = checkText(bridgeRecording('qemu1002-bridge-postcopy', 'dst-trace.log'), spec);
+  assert.deepEqual(viaEngine.flow.connectionEvents, viaText.flow.connectionEvents);
+  assert.deepEqual(viaEngine.flow.connectionEvents?.map((e) => [e.chardev, e.event, e.kind]), [['c0', 1, 'opened'], ['c0', 4, 'closed']]);
+  assert.equal(viaEngine.flow.connection, 'chardev c0');
+  // without the other sources the trace alone shows the back-end leaving
+  assert.deepEqual(viaEngine.violations.map((v) => v.rule), ['backend-closed']);
+});
+
+test('a recording folder: each side\'s trace with that side\'s bridge log and QEMU stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'qmw-vu-rec-'));
+  try {
+    for (const side of ['src', 'dst'] as const) {
+      for (const f of ['trace', 'bridge', 'qemu-stderr'] as const) copyFileSync(bridgePath('qemu1002-bridge-postcopy', `${side}-${f}.log`), join(dir, `${side}-${f}.log`));
+    }
+    writeFileSync(join(dir, 'scenario.json'), JSON.stringify({ scenario: 'postcopy-vhost-user-bridge', files: { dstBridgeLog: 'dst-bridge.log', srcTrace: '../escape.log' } }));
+    const sides = recordingSides(dir);
+    assert.deepEqual(sides.map((s) => [s.side, s.backendLog !== undefined, s.qemuStderr !== undefined]), [['src', true, true], ['dst', true, true]]);
+    const results = await checkRecording(dir, spec);
+    assert.deepEqual(results.map((r) => [r.side.side, r.result.violations.map((v) => v.rule)]), [['src', []], ['dst', ['backend-died/postcopy-add-mem-reg-ack']]]);
+    assert.equal(results[1]?.result.violations[0]?.sources?.find((s) => s.source === 'backend-log')?.file, join(dir, 'dst-bridge.log'));
+    assert.throws(() => recordingSides(tmpdir() + '/qmw-no-such-recording'), /not a recording folder/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -30,6 +30,23 @@ export interface FlowVisibility {
 
 export type FlowFormat = 'qemu-trace' | 'dpdk-log' | 'libvhost-user-log' | 'strace';
 
+/**
+ * A change of the vhost-user socket's state as QEMU's trace shows it (`vhost_user_event chr: c0
+ * got event: 4`, QEMUChrEvent numbering): the back-end connected, or closed the connection.
+ */
+export interface ConnectionEvent {
+  readonly line: number;
+  /** The chardev's id (`-chardev socket,id=c0,...`). */
+  readonly chardev: string;
+  readonly event: number;
+  readonly kind: 'opened' | 'closed' | 'other';
+}
+
+/** QEMUChrEvent values (include/chardev/char.h): BREAK 0, OPENED 1, MUX_IN 2, MUX_OUT 3, CLOSED 4. */
+export function connectionEventKind(event: number): ConnectionEvent['kind'] {
+  return event === 1 ? 'opened' : event === 4 ? 'closed' : 'other';
+}
+
 export interface Flow {
   readonly format: FlowFormat;
   /** Which connection this is (socket path, fd), when the source names it. */
@@ -40,12 +57,13 @@ export interface Flow {
   readonly otherConnections: readonly string[];
   /** QEMU's own postcopy events around the messages (vhost_user_postcopy_*, vhost_user_set_mem_table_postcopy): count and first line. */
   readonly events?: Readonly<Record<string, { count: number; firstLine: number }>> | undefined;
+  /** The socket opening and closing, in line order (QEMU traces with `vhost_user_event`). */
+  readonly connectionEvents?: readonly ConnectionEvent[] | undefined;
 }
 
 /** The QEMU trace events, besides the messages, that a flow keeps a summary of. */
 export const POSTCOPY_EVENT = /^vhost_user_(postcopy_\w+|set_mem_table_postcopy)$/;
 
-export const FLAG_VERSION_MASK = 0x3;
 export const FLAG_REPLY = 0x4;
 export const FLAG_NEED_REPLY = 0x8;
 

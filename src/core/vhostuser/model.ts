@@ -83,10 +83,6 @@ export interface SpecModel {
   readonly mentioned: ReadonlyMap<string, number>;
 }
 
-export function allMessages(m: SpecModel): MessageDef[] {
-  return [...m.frontEnd, ...m.backEnd];
-}
-
 export function findMessage(m: SpecModel, name: string, direction?: Direction): MessageDef | undefined {
   const lists = direction === 'back-end' ? [m.backEnd] : direction === 'front-end' ? [m.frontEnd] : [m.frontEnd, m.backEnd];
   for (const list of lists) {

@@ -5,6 +5,7 @@ import { parseSpec } from './specParser';
 import { specRules } from './rules';
 import type { LoadedSpec } from './check';
 import { BUILTIN_SPEC } from './builtinSpec.generated';
+import { findPassages } from './passages';
 
 export const SPEC_IN_TREE = join('docs', 'interop', 'vhost-user.rst');
 
@@ -21,7 +22,7 @@ export interface SpecChoice {
 export function loadSpecFile(path: string): LoadedSpec {
   const model = parseSpec(readFileSync(path, 'utf8'), path);
   if (model.frontEnd.length === 0) throw new Error(`${path}: no vhost-user message types found; is this vhost-user.rst or vhost-user.txt?`);
-  return { model, rules: specRules(model), source: path };
+  return { model, rules: specRules(model), source: path, passages: findPassages(model) };
 }
 
 /** --spec, else the QEMU tree's document, else cwd's, else the built-in model (QEMU 10.2.50). */
@@ -46,5 +47,28 @@ export function builtinSpec(): LoadedSpec {
     protocolFeatures: b.protocolFeatures, virtioFeatures: b.virtioFeatures, headerFlags: b.headerFlags,
     statements: [], sentences: [], replyRequired: [], fdCarrying: [], mentioned: new Map(),
   };
-  return { model, rules: b.rules, source: model.source };
+  return { model, rules: b.rules, source: model.source, passages: b.passages };
+}
+
+/**
+ * The QEMU version whose vhost-user document a spec is: the built-in model's (`10.2.50`), or the
+ * VERSION file of the tree a `docs/interop/vhost-user.rst` belongs to. Undefined for a document
+ * outside a QEMU tree.
+ */
+export function specQemuVersion(spec: LoadedSpec): string | undefined {
+  const builtin = /^built-in \(QEMU (\S+)/.exec(spec.source);
+  if (builtin) return builtin[1];
+  const tree = spec.source.endsWith(SPEC_IN_TREE) ? spec.source.slice(0, -SPEC_IN_TREE.length) : undefined;
+  if (tree === undefined) return undefined;
+  try {
+    return /^\s*(\d+\.\d+\.\d+)/.exec(readFileSync(join(tree, 'VERSION'), 'utf8'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether two QEMU versions (`10.0.2`, `10.2.50`) name the same release line (major.minor). */
+export function sameQemuRelease(a: string, b: string): boolean {
+  const line = (v: string): string => v.split('.').slice(0, 2).join('.');
+  return line(a) === line(b);
 }

@@ -8,9 +8,10 @@ import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { expandInputs } from '../../core/analysis/load';
 import { prestartTraceWorkersFor } from '../../core/trace/workerClient';
-import { EDITOR_VIEW_TYPE, VIEW_TYPE, type FromWebview, type ToWebview, type ViewState } from '../../webview/migrationView/protocol';
+import { checkFromWebview, EDITOR_VIEW_TYPE, VIEW_TYPE, type FromWebview, type ToWebview, type ViewState } from '../../webview/migrationView/protocol';
 import type { WorkbenchContext } from '../context';
-import { hostWebview, openWebviewPanel, webviewOptions, type WebviewContent } from '../webview/panelHost';
+import { attachViewTraces } from '../trace/traceLines';
+import { hostWebview, openWebviewPanel, webviewOptions, type WebviewChannel, type WebviewContent, type WebviewHost } from '../webview/panelHost';
 import { MigrationSession, titleOf } from './session';
 
 const TRACE_FILE = /\.(log|log\.xz|log\.gz|simple)$/;
@@ -41,22 +42,38 @@ function filesOf(arg: unknown): string[] | undefined {
   return withOtherSide(p);
 }
 
+/** The open migration views and their traces (commands run with a view focused act on its traces). */
+const openViews = new Map<vscode.WebviewPanel, readonly string[]>();
+
+/** The traces of the focused migration view; undefined when no migration view is focused. */
+export function activeMigrationViewFiles(): readonly string[] | undefined {
+  for (const [panel, files] of openViews) if (panel.active) return files;
+  return undefined;
+}
+
 export function registerMigrationView(ctx: WorkbenchContext): void {
   const extUri = ctx.extension.extensionUri;
+  const channel: WebviewChannel<FromWebview> = { check: checkFromWebview, log: ctx.log, name: 'migration view' };
+
+  /** A session in its own scope (a child of the extension's lifetime), ended when the panel closes. */
+  const start = (panel: vscode.WebviewPanel, host: WebviewHost<ToWebview, FromWebview>, files: string[]): void => {
+    const scope = ctx.lifetime.child(`migration view ${titleOf(files)}`);
+    const session = new MigrationSession(ctx, host, files, scope);
+    openViews.set(panel, files);
+    scope.onDispose(() => openViews.delete(panel));
+    scope.add(attachViewTraces(files, { origin: () => session.timeOrigin(), column: () => panel.viewColumn, back: () => panel.reveal(panel.viewColumn) }));
+    scope.add(panel.onDidDispose(() => session.dispose()));
+  };
 
   const openPanel = (files: string[], panel?: vscode.WebviewPanel): void => {
     const title = titleOf(files);
-    let host;
     if (panel) {
       panel.title = title;
-      host = hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(title));
+      start(panel, hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(title), channel), files);
     } else {
-      const opened = openWebviewPanel<ToWebview, FromWebview>(extUri, VIEW_TYPE, content(title));
-      panel = opened.panel;
-      host = opened.host;
+      const opened = openWebviewPanel<ToWebview, FromWebview>(extUri, VIEW_TYPE, content(title), channel);
+      start(opened.panel, opened.host, files);
     }
-    const session = new MigrationSession(ctx, host, files);
-    panel.onDidDispose(() => session.dispose());
   };
 
   const run = (files: () => string[] | undefined): void => {
@@ -95,8 +112,7 @@ export function registerMigrationView(ctx: WorkbenchContext): void {
       openCustomDocument: (uri: vscode.Uri) => ({ uri, dispose: () => undefined }),
       resolveCustomEditor: (document: vscode.CustomDocument, panel: vscode.WebviewPanel) => {
         const files = withOtherSide(document.uri.fsPath);
-        const session = new MigrationSession(ctx, hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(titleOf(files))), files);
-        panel.onDidDispose(() => session.dispose());
+        start(panel, hostWebview<ToWebview, FromWebview>(panel.webview, extUri, content(titleOf(files)), channel), files);
       },
     } satisfies vscode.CustomReadonlyEditorProvider, { supportsMultipleEditorsPerDocument: true }),
   );

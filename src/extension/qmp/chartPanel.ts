@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
-import { recordingFileName, writeRecording, type MigrationMonitor, type ReceivedEvent } from '../../core/monitor';
-import { columnsOf, markerKinds, type ChartMarker, type FromChart, type MarkerKind, type ToChart } from '../../webview/chart/protocol';
-import { recordingsDir } from '../config';
+import { recordingFileName, writeRecording } from '../../core/monitor/recording';
+import type { MigrationMonitor, ReceivedEvent } from '../../core/monitor/monitor';
+import { chartSampleOf, checkFromChart, columnsOf, markerKinds, type ChartMarker, type FromChart, type MarkerKind, type ToChart } from '../../webview/chart/protocol';
+import { exportsDir } from '../config';
 import type { WorkbenchContext } from '../context';
 import { openWebviewPanel } from '../webview/panelHost';
 import type { QmpSession } from './session';
@@ -15,7 +16,10 @@ export function markerOf(e: ReceivedEvent): ChartMarker | undefined {
   return { t: ts.seconds * 1000 + ts.microseconds / 1000, kind: kind as MarkerKind, text };
 }
 
-/** A chart panel per connection: samples and markers pushed twice a second while it is open. */
+/**
+ * A chart panel per connection: samples and markers pushed twice a second while it is open.
+ * It lives in the connection's scope: closed when the connection is forgotten or the window goes.
+ */
 export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: string): void {
   const conn = session.manager.get(id);
   if (!conn) return;
@@ -23,7 +27,8 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
     script: 'webview-chart.js',
     stylesheet: 'media/chart.css',
     title: `Migration: ${conn.spec.label}`,
-  }, vscode.ViewColumn.Beside);
+  }, { check: checkFromChart, log: ctx.log, name: 'live chart' }, vscode.ViewColumn.Beside);
+  const scope = session.connectionScope(id).child('live chart');
   let monitor: MigrationMonitor | undefined;
   let lastT = -Infinity;
   let lastEvent = 0;
@@ -34,7 +39,7 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
     const events = monitor?.events.toArray() ?? [];
     lastT = samples[samples.length - 1]?.t ?? -Infinity;
     lastEvent = monitor?.events.total ?? 0;
-    void host.post({ type: 'reset', label: conn.spec.label, status: monitor ? `${conn.spec.label}: ${monitor.status}` : `${conn.spec.label}: not connected`, columns: columnsOf(samples), markers: events.flatMap((e) => markerOf(e) ?? []) });
+    void host.post({ type: 'reset', label: conn.spec.label, status: monitor ? `${conn.spec.label}: ${monitor.status}` : `${conn.spec.label}: not connected`, columns: columnsOf(samples.map(chartSampleOf)), markers: events.flatMap((e) => markerOf(e) ?? []) });
   };
   const tick = (): void => {
     if (conn.monitor !== monitor) return reset();
@@ -45,10 +50,11 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
     lastT = fresh[fresh.length - 1]?.t ?? lastT;
     lastEvent = monitor.events.total;
     const events = newEvents > 0 ? monitor.events.newest(newEvents).reverse() : [];
-    void host.post({ type: 'append', columns: columnsOf(fresh), markers: events.flatMap((e) => markerOf(e) ?? []), status: `${conn.spec.label}: ${monitor.status}` });
+    void host.post({ type: 'append', columns: columnsOf(fresh.map(chartSampleOf)), markers: events.flatMap((e) => markerOf(e) ?? []), status: `${conn.spec.label}: ${monitor.status}` });
   };
   const timer = setInterval(tick, 500);
-  host.onMessage((m) => {
+  scope.onDispose(() => clearInterval(timer));
+  scope.add(host.onMessage((m) => {
     if (m.type === 'ready') reset();
     else if (m.type === 'saveRecording') void saveRecording(session, id, conn.spec.label).then(
       (path) => {
@@ -58,15 +64,15 @@ export function openChartPanel(ctx: WorkbenchContext, session: QmpSession, id: s
         void host.post({ type: 'error', message: `Saving failed: ${e instanceof Error ? e.message : String(e)}` });
       },
     );
-  });
-  panel.onDidDispose(() => clearInterval(timer));
-  ctx.subscriptions.push(panel);
+  }));
+  scope.add(panel);
+  panel.onDidDispose(() => scope.dispose());
 }
 
 /** Writes the connection's buffered QMP transcript as JSON lines, where the user chooses. */
 async function saveRecording(session: QmpSession, id: string, label: string): Promise<string | undefined> {
   const name = recordingFileName(label, new Date());
-  const dir = recordingsDir();
+  const dir = exportsDir();
   const target = await vscode.window.showSaveDialog({ ...(dir ? { defaultUri: vscode.Uri.joinPath(dir, name) } : {}), filters: { 'JSON lines': ['jsonl'] } });
   if (!target) return undefined;
   await writeRecording(target.fsPath, session.transcript(id));

@@ -1,24 +1,34 @@
 import * as vscode from 'vscode';
+import { setCapabilities } from '../../core/migration/actions';
 import { ConnectionsTree, type ConnNode } from '../connections';
 import type { WorkbenchContext } from '../context';
 import { openChartPanel } from './chartPanel';
 import { connectCommand } from './connect';
-import { migrationCommands } from './migrationCommands';
+import { migrationCommands, migrationPair } from './migrationCommands';
 import { otherCommands } from './otherCommands';
-import { pickConnection, reporting } from './pick';
+import { onLive, reporting, type CommandHandler } from './pick';
 import { QmpSession } from './session';
 import { MigrationStatusBar } from './statusBar';
+
+let current: QmpSession | undefined;
+
+/** The window's QMP session (its connections are shared with the migration debugger), once registered. */
+export function qmpSession(): QmpSession | undefined {
+  return current;
+}
 
 /**
  * QMP in the editor: the Connections view, the status bar item, the palette commands and
  * the live chart. Connecting to a socket launches nothing, so it works in untrusted workspaces.
  */
 export function registerQmpFeatures(ctx: WorkbenchContext): void {
-  const session = new QmpSession(ctx.extension.workspaceState);
+  const session = new QmpSession(ctx.extension.workspaceState, ctx.lifetime.child('qmp'));
   const tree = new ConnectionsTree(session.manager);
   const view = vscode.window.createTreeView<ConnNode>('qemuMigration.connections', { treeDataProvider: tree, showCollapseAll: true });
   const status = new MigrationStatusBar(session);
   ctx.subscriptions.push(session, tree, view, status);
+  current = session;
+  ctx.subscriptions.push({ dispose: () => { if (current === session) current = undefined; } });
 
   let pending: NodeJS.Timeout | undefined;
   const refresh = (): void => {
@@ -28,7 +38,9 @@ export function registerQmpFeatures(ctx: WorkbenchContext): void {
       pending = undefined;
       tree.refresh();
       status.update();
+      // Commands on a live QEMU are enabled only while one is connected, the pair migration only while a source and a destination are.
       void vscode.commands.executeCommand('setContext', 'qemuMigration.qmpConnected', session.connected().length > 0);
+      void vscode.commands.executeCommand('setContext', 'qemuMigration.pairReady', migrationPair(session) !== undefined);
     }, 200);
   };
   // Keeps the "reconnecting in N s" countdown moving while a connection waits for QEMU.
@@ -46,7 +58,7 @@ export function registerQmpFeatures(ctx: WorkbenchContext): void {
         const on = state === vscode.TreeItemCheckboxState.Checked;
         void reporting(`Set capability ${node.name}`, async () => {
           try {
-            await m.execute('migrate-set-capabilities', { capabilities: [{ capability: node.name, state: on }] });
+            await setCapabilities(m, { [node.name]: on });
           } finally {
             await m.refresh();
           }
@@ -55,12 +67,9 @@ export function registerQmpFeatures(ctx: WorkbenchContext): void {
     }),
   );
 
-  const commands: Array<[string, (node?: unknown) => Promise<void>]> = [
+  const commands: Array<[string, CommandHandler]> = [
     ['qemuMigration.connectQmp', () => reporting('Connect to QMP', () => connectCommand(session))],
-    ['qemuMigration.openLiveChart', (node) => reporting('Live chart', async () => {
-      const l = await pickConnection(session, node);
-      if (l) openChartPanel(ctx, session, l.conn.spec.id);
-    })],
+    ['qemuMigration.openLiveChart', onLive(session, 'Live chart', async (l) => { openChartPanel(ctx, session, l.conn.spec.id); })],
     ...migrationCommands(session, ctx.extension.workspaceState),
     ...otherCommands(session),
   ];

@@ -1,10 +1,11 @@
 import * as vscode from 'vscode';
 import {
-  cancelMigration, checkMigrationUri, parseParameterValue, pauseMigration, recoverMigration, runPairedMigration, setCapabilities, setParameters,
-  startIncoming, startMigration, startPostcopy, summaryLine, type ParameterSpec,
-} from '../../core/monitor';
-import type { ConnNode } from '../connections';
-import { pickConnection, reporting, type Live } from './pick';
+  cancelMigration, checkMigrationUri, pauseMigration, recoverMigration, runPairedMigration, setCapabilities, setParameters,
+  startIncoming, startMigration, startPostcopy,
+} from '../../core/migration/actions';
+import { parseParameterValue, type ParameterSpec } from '../../core/monitor/features';
+import { summaryLine } from '../../core/monitor/samples';
+import { liveConnections, onLive, reporting, showOutputAction, type CommandHandler, type ErrorAction, type Live } from './pick';
 import type { QmpSession } from './session';
 
 const historyKey = 'qemuMigration.migrateUriHistory';
@@ -73,42 +74,82 @@ export async function editParameter(l: Live, name: string): Promise<void> {
   await l.monitor.refresh();
 }
 
-export function migrationCommands(session: QmpSession, memento: vscode.Memento): Array<[string, (node?: unknown) => Promise<void>]> {
-  const pick = (node: unknown): Promise<Live | undefined> => pickConnection(session, node);
+/** The connected source and destination "Migrate Source → Destination" works between, when there is exactly such a pair. */
+export function migrationPair(session: QmpSession): { src: Live; dst: Live } | undefined {
+  const live = liveConnections(session);
+  const src = live.filter((l) => l.conn.spec.role === 'source');
+  const dst = live.filter((l) => l.conn.spec.role === 'destination');
+  return src.length === 1 && dst.length === 1 ? { src: src[0]!, dst: dst[0]! } : undefined;
+}
+
+/** "Show src Output", "Show dst Output": each side's QMP traffic. */
+function sideOutputs(session: QmpSession, ...sides: Live[]): ErrorAction[] {
+  return sides.map((l) => ({ ...showOutputAction(session, l), title: `Show ${l.conn.spec.label} Output` }));
+}
+
+/** Source → destination with the capabilities both have, chosen once and set on both; progress in a notification. */
+async function migratePair(session: QmpSession, src: Live, dst: Live): Promise<void> {
+  const s = src.monitor;
+  const d = dst.monitor;
+  const common = s.features.capabilities.filter((c) => d.features.capabilities.includes(c));
+  const on = common.filter((c) => s.capabilities[c] === true || d.capabilities[c] === true);
+  const caps = await vscode.window.showQuickPick(common.map((c) => ({ label: c, picked: on.includes(c) })), {
+    canPickMany: true, title: `Capabilities for ${src.conn.spec.label} → ${dst.conn.spec.label} (set on both)`, ignoreFocusOut: true,
+  });
+  if (!caps) return;
+  const chosen = new Set(caps.map((c) => c.label));
+  const capabilities = Object.fromEntries(common.map((c) => [c, chosen.has(c)]));
+  const parameters: Record<string, unknown> = {};
+  for (const p of ['multifd-channels', 'multifd-compression', 'zero-page-detection', 'mode']) {
+    if (s.parameters[p] !== undefined && d.features.parameters.some((x) => x.name === p)) parameters[p] = s.parameters[p];
+  }
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${src.conn.spec.label} → ${dst.conn.spec.label}`, cancellable: true }, async (progress, token) => {
+    const ac = new AbortController();
+    const sub = token.onCancellationRequested(() => ac.abort());
+    let last = 0;
+    try {
+      return await runPairedMigration(s, d, { capabilities, parameters }, {
+        signal: ac.signal,
+        onStep: (step) => progress.report({ message: step }),
+        onProgress: (info) => {
+          const pct = info.ram && info.ram.total > 0 ? Math.round(100 * (1 - info.ram.remaining / info.ram.total)) : 0;
+          progress.report({ message: summaryLine(info), increment: Math.max(0, pct - last) });
+          last = Math.max(last, pct);
+        },
+        onWarnings: (w) => w.forEach((x) => session.channel(src.conn.spec).appendLine(`warning: ${x.message}`)),
+      });
+    } finally {
+      sub.dispose();
+    }
+  });
+  await Promise.all([s.refresh(), d.refresh()]);
+  const text = `Migration ${src.conn.spec.label} → ${dst.conn.spec.label} ${r.status}: ${summaryLine(r.source)}`;
+  if (r.status === 'completed') { void vscode.window.showInformationMessage(text); return; }
+  // What went wrong is in either side's QMP traffic (the error-desc, the events).
+  const actions = sideOutputs(session, src, dst);
+  const choice = await vscode.window.showErrorMessage(text, ...actions.map((a) => a.title));
+  await actions.find((a) => a.title === choice)?.run();
+}
+
+export function migrationCommands(session: QmpSession, memento: vscode.Memento): Array<[string, CommandHandler]> {
   return [
-    ['qemuMigration.migrate', (node) => reporting('Migrate', async () => {
-      const l = await pickConnection(session, node, (x) => x.conn.spec.role !== 'destination');
-      if (!l || !(await warnFirst(l))) return;
+    ['qemuMigration.migrate', onLive(session, 'Migrate', async (l) => {
+      if (!(await warnFirst(l))) return;
       const uri = await pickUri(memento, `Migrate ${l.conn.spec.label} to…`);
       if (uri) await startMigration(l.monitor, uri);
-    })],
-    ['qemuMigration.migrateIncoming', (node) => reporting('Migrate Incoming', async () => {
-      const l = await pickConnection(session, node, (x) => x.conn.spec.role !== 'source');
-      const uri = l && (await pickUri(memento, `Incoming URI for ${l.conn.spec.label}`));
-      if (l && uri) await startIncoming(l.monitor, uri);
-    })],
-    ['qemuMigration.startPostcopy', (node) => reporting('Start Postcopy', async () => {
-      const l = await pick(node);
-      if (l) await startPostcopy(l.monitor);
-    })],
-    ['qemuMigration.cancelMigration', (node) => reporting('Cancel Migration', async () => {
-      const l = await pick(node);
-      if (l) await cancelMigration(l.monitor);
-    })],
-    ['qemuMigration.pauseMigration', (node) => reporting('Pause Migration', async () => {
-      const l = await pick(node);
-      if (l) await pauseMigration(l.monitor);
-    })],
-    ['qemuMigration.recoverMigration', (node) => reporting('Recover Migration', async () => {
-      const l = await pick(node);
-      if (!l) return;
+    }, (x) => x.conn.spec.role !== 'destination')],
+    ['qemuMigration.migrateIncoming', onLive(session, 'Migrate Incoming', async (l) => {
+      const uri = await pickUri(memento, `Incoming URI for ${l.conn.spec.label}`);
+      if (uri) await startIncoming(l.monitor, uri);
+    }, (x) => x.conn.spec.role !== 'source')],
+    ['qemuMigration.startPostcopy', onLive(session, 'Start Postcopy', (l) => startPostcopy(l.monitor))],
+    ['qemuMigration.cancelMigration', onLive(session, 'Cancel Migration', (l) => cancelMigration(l.monitor))],
+    ['qemuMigration.pauseMigration', onLive(session, 'Pause Migration', async (l) => { await pauseMigration(l.monitor); })],
+    ['qemuMigration.recoverMigration', onLive(session, 'Recover Migration', async (l) => {
       const uri = await pickUri(memento, `Recovery URI for ${l.conn.spec.label}`);
-      if (!uri) return;
-      await recoverMigration(l.monitor, l.conn.spec.role, uri);
+      if (uri) await recoverMigration(l.monitor, l.conn.spec.role, uri);
     })],
-    ['qemuMigration.setCapabilities', (node) => reporting('Set Capabilities', async () => {
-      const l = await pick(node);
-      if (!l) return;
+    ['qemuMigration.setCapabilities', onLive(session, 'Set Capabilities', async (l) => {
       const items = l.monitor.features.capabilities.map((c) => ({ label: c, picked: l.monitor.capabilities[c] === true }));
       const chosen = await vscode.window.showQuickPick(items, { canPickMany: true, title: `Capabilities of ${l.conn.spec.label}` });
       if (!chosen) return;
@@ -116,63 +157,30 @@ export function migrationCommands(session: QmpSession, memento: vscode.Memento):
       await setCapabilities(l.monitor, Object.fromEntries(items.filter((i) => on.has(i.label) !== i.picked).map((i) => [i.label, on.has(i.label)])));
       await l.monitor.refresh();
     })],
-    ['qemuMigration.setParameter', (node) => reporting('Set Parameter', async () => {
-      const l = await pick(node);
-      if (!l) return;
-      const name = await vscode.window.showQuickPick(l.monitor.features.parameters.map((p) => p.name), { title: `Parameter of ${l.conn.spec.label}` });
+    ['qemuMigration.setParameter', onLive(session, 'Set Parameter', async (l) => {
+      const name = await vscode.window.showQuickPick(l.monitor.features.parameters.map((p) => p.name).sort(), { title: `Parameter of ${l.conn.spec.label}` });
       if (name) await editParameter(l, name);
     })],
-    ['qemuMigration.editParameter', (node) => reporting('Set Parameter', async () => {
-      const n = node as Extract<ConnNode, { kind: 'parameter' }> | undefined;
-      const l = await pick(node);
-      if (l && n?.name) await editParameter(l, n.name);
+    ['qemuMigration.editParameter', onLive(session, 'Set Parameter', async (l, node) => {
+      if (node?.kind === 'parameter') await editParameter(l, node.name);
     })],
-    ['qemuMigration.setMode', (node) => reporting('Set Migration Mode', async () => {
-      const l = await pick(node);
-      if (!l) return;
+    ['qemuMigration.setMode', onLive(session, 'Set Migration Mode', async (l) => {
       if (l.monitor.features.modes.length === 0) {
         void vscode.window.showInformationMessage(`QEMU ${l.monitor.version} has no migration modes (the mode parameter came in QEMU 8.2).`);
         return;
       }
       await editParameter(l, 'mode');
     })],
-    ['qemuMigration.migratePair', () => reporting('Migrate Source → Destination', async () => {
-      const src = session.connected().find((c) => c.spec.role === 'source');
-      const dst = session.connected().find((c) => c.spec.role === 'destination');
-      if (!src?.monitor || !dst?.monitor) throw new Error('connect one QEMU as source and one as destination first');
-      const s = src.monitor;
-      const d = dst.monitor;
-      const common = s.features.capabilities.filter((c) => d.features.capabilities.includes(c));
-      const on = common.filter((c) => s.capabilities[c] === true || d.capabilities[c] === true);
-      const caps = await vscode.window.showQuickPick(common.map((c) => ({ label: c, picked: on.includes(c) })), {
-        canPickMany: true, title: `Capabilities for ${src.spec.label} → ${dst.spec.label} (set on both)`, ignoreFocusOut: true,
-      });
-      if (!caps) return;
-      const chosen = new Set(caps.map((c) => c.label));
-      const capabilities = Object.fromEntries(common.map((c) => [c, chosen.has(c)]));
-      const parameters: Record<string, unknown> = {};
-      for (const p of ['multifd-channels', 'multifd-compression', 'zero-page-detection', 'mode']) {
-        if (s.parameters[p] !== undefined && d.features.parameters.some((x) => x.name === p)) parameters[p] = s.parameters[p];
+    // Offered only while there is a connected source and destination (the qemuMigration.pairReady context).
+    ['qemuMigration.migratePair', async () => {
+      const pair = migrationPair(session);
+      if (!pair) {
+        const connect = 'Connect to QMP…';
+        const choice = await vscode.window.showWarningMessage('Migrate Source → Destination needs one connected QEMU as source and one as destination.', connect);
+        if (choice === connect) await vscode.commands.executeCommand('qemuMigration.connectQmp');
+        return;
       }
-      await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `${src.spec.label} → ${dst.spec.label}`, cancellable: true }, async (progress, token) => {
-        const ac = new AbortController();
-        token.onCancellationRequested(() => ac.abort());
-        let last = 0;
-        const r = await runPairedMigration(s, d, { capabilities, parameters }, {
-          signal: ac.signal,
-          onStep: (step) => progress.report({ message: step }),
-          onProgress: (info) => {
-            const pct = info.ram && info.ram.total > 0 ? Math.round(100 * (1 - info.ram.remaining / info.ram.total)) : 0;
-            progress.report({ message: summaryLine(info), increment: Math.max(0, pct - last) });
-            last = Math.max(last, pct);
-          },
-          onWarnings: (w) => w.forEach((x) => session.channel(src.spec).appendLine(`warning: ${x.message}`)),
-        });
-        await Promise.all([s.refresh(), d.refresh()]);
-        const text = `Migration ${src.spec.label} → ${dst.spec.label} ${r.status}: ${summaryLine(r.source)}`;
-        if (r.status === 'completed') void vscode.window.showInformationMessage(text);
-        else void vscode.window.showErrorMessage(text);
-      });
-    })],
+      await reporting('Migrate Source → Destination', () => migratePair(session, pair.src, pair.dst), sideOutputs(session, pair.src, pair.dst));
+    }],
   ];
 }

@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
-import { formatSeconds, validateQmpInput } from '../../core/monitor';
-import { pickConnection, reporting, type Live } from './pick';
+import { validateQmpInput } from '../../core/monitor/qmpInput';
+import { formatSeconds } from '../../core/units';
+import { asConnNode, liveConnections, onConnection, onLive, reporting, type CommandHandler, type Live } from './pick';
 import type { QmpSession } from './session';
 
 async function runJob(l: Live, command: 'snapshot-save' | 'snapshot-load' | 'snapshot-delete', session: QmpSession): Promise<void> {
@@ -28,20 +29,14 @@ async function runJob(l: Live, command: 'snapshot-save' | 'snapshot-load' | 'sna
   });
 }
 
-export function otherCommands(session: QmpSession): Array<[string, (node?: unknown) => Promise<void>]> {
-  const pick = (node: unknown): Promise<Live | undefined> => pickConnection(session, node);
-  const job = (command: 'snapshot-save' | 'snapshot-load' | 'snapshot-delete') => (node?: unknown) =>
-    reporting(command, async () => {
-      const l = await pickConnection(session, node, (x) => x.monitor.features.commands.has(command));
-      if (l) await runJob(l, command, session);
-    });
+export function otherCommands(session: QmpSession): Array<[string, CommandHandler]> {
+  const job = (command: 'snapshot-save' | 'snapshot-load' | 'snapshot-delete'): CommandHandler =>
+    onLive(session, command, (l) => runJob(l, command, session), (x) => x.monitor.features.commands.has(command));
   return [
     ['qemuMigration.snapshotSave', job('snapshot-save')],
     ['qemuMigration.snapshotLoad', job('snapshot-load')],
     ['qemuMigration.snapshotDelete', job('snapshot-delete')],
-    ['qemuMigration.sendQmpCommand', (node) => reporting('QMP command', async () => {
-      const l = await pick(node);
-      if (!l) return;
+    ['qemuMigration.sendQmpCommand', onLive(session, 'QMP command', async (l) => {
       const text = await vscode.window.showInputBox({
         title: `QMP command to ${l.conn.spec.label}`,
         prompt: 'A command name (query-status) or {"execute": "...", "arguments": {...}}',
@@ -62,9 +57,7 @@ export function otherCommands(session: QmpSession): Array<[string, (node?: unkno
       const r = await l.monitor.execute(msg.execute, msg.arguments);
       ch.appendLine(JSON.stringify(r, null, 2));
     })],
-    ['qemuMigration.sendHmpCommand', (node) => reporting('HMP command', async () => {
-      const l = await pick(node);
-      if (!l) return;
+    ['qemuMigration.sendHmpCommand', onLive(session, 'HMP command', async (l) => {
       const line = await vscode.window.showInputBox({ title: `HMP command to ${l.conn.spec.label}`, prompt: 'e.g. info migrate', ignoreFocusOut: true });
       if (!line) return;
       const ch = session.channel(l.conn.spec);
@@ -72,23 +65,14 @@ export function otherCommands(session: QmpSession): Array<[string, (node?: unkno
       const out = await l.monitor.execute<string>('human-monitor-command', { 'command-line': line });
       ch.appendLine(`(hmp) ${line}\n${out}`);
     })],
-    ['qemuMigration.showConnectionOutput', (node) => reporting('Show output', async () => {
-      const id = (node as { id?: unknown } | undefined)?.id;
-      const c = typeof id === 'string' ? session.manager.get(id) : (await pick(node))?.conn;
-      if (c) session.channel(c.spec).show(true);
-    })],
-    ['qemuMigration.disconnectQmp', (node) => reporting('Disconnect', async () => {
-      const id = (node as { id?: unknown } | undefined)?.id;
-      const c = typeof id === 'string' ? session.manager.get(id) : (await pick(node))?.conn;
-      if (c) await session.forget(c.spec.id);
-    })],
-    ['qemuMigration.reconnectQmp', (node) => reporting('Reconnect', async () => {
-      const id = (node as { id?: unknown } | undefined)?.id;
-      const all = typeof id === 'string' ? [session.manager.get(id)] : session.manager.list();
-      for (const c of all) c?.start();
+    ['qemuMigration.showConnectionOutput', onConnection(session, 'Show output', (c) => session.channel(c.spec).show(true))],
+    ['qemuMigration.disconnectQmp', onConnection(session, 'Disconnect', (c) => session.forget(c.spec.id))],
+    ['qemuMigration.reconnectQmp', (arg) => reporting('Reconnect', async () => {
+      const node = asConnNode(arg);
+      for (const c of node ? [session.manager.get(node.id)] : session.manager.list()) c?.start();
     })],
     ['qemuMigration.refreshConnections', () => reporting('Refresh', async () => {
-      await Promise.all(session.connected().map((c) => c.monitor?.refresh()));
+      await Promise.all(liveConnections(session).map((l) => l.monitor.refresh()));
     })],
   ];
 }

@@ -1,6 +1,9 @@
 import * as vscode from 'vscode';
-import { ConnectionManager, RecordingBuffer, type ConnectionSpec, type ManagedConnection, type SpecStore, type TranscriptLine } from '../../core/monitor';
-import type { QmpTranscriptEntry } from '../../core/qmp';
+import { ConnectionManager, type ConnectionSpec, type ManagedConnection, type SpecStore } from '../../core/monitor/connectionManager';
+import { RecordingBuffer } from '../../core/monitor/recording';
+import type { TranscriptLine } from '../../core/monitor/transcriptLine';
+import type { QmpTranscriptEntry } from '../../core/qmp/messages';
+import type { Scope } from '../scope';
 
 /** Polling commands kept out of the output channels (they run several times a second). */
 const quietCommands = new Set(['query-migrate', 'query-status', 'query-jobs', 'query-migrationthreads']);
@@ -16,15 +19,18 @@ function commandOf(message: unknown): string | undefined {
 /**
  * The QMP state of a window: the connection manager (persisted in workspace state), one output
  * channel per connection, and a bounded transcript per connection for "Save Recording".
+ * Each connection has a cleanup scope (a child of the window's QMP scope) that holds what was
+ * opened for it (its output channel, its live charts): forgetting the connection disposes it.
  */
 export class QmpSession implements vscode.Disposable {
   readonly manager: ConnectionManager;
+  private readonly scopes = new Map<string, Scope>();
   private readonly channels = new Map<string, vscode.OutputChannel>();
   private readonly transcripts = new RecordingBuffer();
   /** Ids of polling commands in flight, whose replies are kept out of the output channel too. */
   private readonly quietIds = new Set<unknown>();
 
-  constructor(private readonly memento: vscode.Memento) {
+  constructor(private readonly memento: vscode.Memento, private readonly lifetime: Scope) {
     const store: SpecStore = {
       load: () => memento.get<ConnectionSpec[]>(storeKey, []),
       save: (specs) => memento.update(storeKey, specs),
@@ -32,11 +38,27 @@ export class QmpSession implements vscode.Disposable {
     this.manager = new ConnectionManager({ store, onTranscript: (spec, e) => this.onTranscript(spec, e) });
   }
 
+  /** The cleanup scope of one connection, made on first use. */
+  connectionScope(id: string): Scope {
+    let s = this.scopes.get(id);
+    if (!s) {
+      s = this.lifetime.child(`connection ${id}`);
+      const made = s;
+      made.onDispose(() => { if (this.scopes.get(id) === made) this.scopes.delete(id); });
+      this.scopes.set(id, made);
+    }
+    return s;
+  }
+
   channel(spec: ConnectionSpec): vscode.OutputChannel {
     let ch = this.channels.get(spec.id);
     if (!ch) {
-      ch = vscode.window.createOutputChannel(`QMP: ${spec.label}`);
-      this.channels.set(spec.id, ch);
+      const made = vscode.window.createOutputChannel(`QMP: ${spec.label}`);
+      const scope = this.connectionScope(spec.id);
+      scope.add(made);
+      scope.onDispose(() => this.channels.delete(spec.id));
+      this.channels.set(spec.id, made);
+      ch = made;
     }
     return ch;
   }
@@ -62,16 +84,15 @@ export class QmpSession implements vscode.Disposable {
     this.channel(spec).appendLine(`${new Date(e.time).toISOString()} ${arrow} ${JSON.stringify(e.message)}`);
   }
 
+  /** Removes the connection and disposes everything opened for it (output channel, live charts). */
   async forget(id: string): Promise<void> {
     await this.manager.remove(id);
-    this.channels.get(id)?.dispose();
-    this.channels.delete(id);
+    this.scopes.get(id)?.dispose();
     this.transcripts.forget(id);
   }
 
   dispose(): void {
     void this.manager.dispose();
-    for (const c of this.channels.values()) c.dispose();
-    this.channels.clear();
+    this.lifetime.dispose();
   }
 }

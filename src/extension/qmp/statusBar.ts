@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
-import { formatSeconds, progressOf, secondsLeft } from '../../core/monitor';
+import { progressOf, secondsLeft } from '../../core/monitor/samples';
+import { formatSeconds } from '../../core/units';
 import type { QmpSession } from './session';
 
 const TERMINAL = new Set(['completed', 'failed', 'cancelled']);

@@ -3,37 +3,16 @@
  * cancellable progress notification and shows a read-only summary document whose
  * `line N` references open the trace at that line.
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { loadCatalogueFromDir, type Catalogue } from '../../core/trace/catalogue';
+import { formatBytes } from '../../core/units';
+import { choiceAfterRead, choiceText, resolveCatalogue } from '../../core/trace/catalogueResolver';
 import { detectCompression, CancelledError } from '../../core/trace/source';
 import { traceReportText } from '../../core/trace/summary';
-import { guessQemuVersion } from '../../core/trace/versionGuess';
 import { prestartTraceWorkersFor, readTraceInWorker } from '../../core/trace/workerClient';
+import { catalogueOptions } from './catalogueTrees';
 
 const SCHEME = 'qemu-trace-summary';
 const COMMAND = 'qemuMigration.openTraceSummary';
-
-/** A workspace folder that is a QEMU tree (its trace-events files take precedence over the built-ins). */
-function qemuTreeFolder(): string | undefined {
-  for (const f of vscode.workspace.workspaceFolders ?? []) {
-    if (f.uri.scheme === 'file' && existsSync(join(f.uri.fsPath, 'migration', 'trace-events'))) return f.uri.fsPath;
-  }
-  return undefined;
-}
-
-async function catalogueFor(file: string, log: vscode.LogOutputChannel): Promise<Catalogue> {
-  const tree = qemuTreeFolder();
-  if (tree) {
-    const cat = await loadCatalogueFromDir(tree);
-    for (const e of cat.errors.slice(0, 10)) log.warn(`${e.file}:${e.line}:${e.column}: ${e.message}`);
-    return cat;
-  }
-  const guess = await guessQemuVersion(file);
-  log.info(`trace ${file}: using the built-in QEMU ${guess.version} catalogue (scores ${JSON.stringify(guess.scores)})`);
-  return guess.catalogue;
-}
 
 class SummaryDocuments implements vscode.TextDocumentContentProvider, vscode.DocumentLinkProvider {
   private readonly texts = new Map<string, { text: string; source: vscode.Uri; linkable: boolean }>();
@@ -101,21 +80,24 @@ export function registerTraceFeatures(ctx: vscode.ExtensionContext, log: vscode.
           async (progress, token) => {
             const ac = new AbortController();
             token.onCancellationRequested(() => ac.abort());
-            const cat = await catalogueFor(file, log);
+            const { catalogue: cat, choice } = await resolveCatalogue(file, catalogueOptions(log));
+            log.info(`trace ${file}: ${choiceText(choice)}`);
+            if (choice.warning) void vscode.window.showWarningMessage(`${vscode.workspace.asRelativePath(uri)}: ${choice.warning}`);
             let last = 0;
             const t0 = Date.now();
             const store = await readTraceInWorker(file, cat, {
               signal: ac.signal,
               onProgress: (read, total) => {
                 const pct = total > 0 ? Math.min(100, (read / total) * 100) : 0;
-                progress.report({ increment: pct - last, message: `${(read / 1e6).toFixed(0)} MB` });
+                progress.report({ increment: pct - last, message: total > 0 ? `${formatBytes(read)} of ${formatBytes(total)}` : formatBytes(read) });
                 last = pct;
               },
             });
             const seconds = (Date.now() - t0) / 1000;
             log.info(`trace ${file}: ${store.count()} events, ${store.malformedCount} malformed, ${store.other} other, ${seconds.toFixed(2)} s, ${(store.memoryBytes() / Math.max(1, store.count())).toFixed(1)} bytes/event`);
             for (const e of store.errors) log.warn(`trace ${file}: ${e}`);
-            return traceReportText({ file, store, seconds, catalogue: cat.source });
+            const after = choiceAfterRead(choice, { events: store.count(), unknown: store.unknownEvents, malformed: store.malformedCount });
+            return traceReportText({ file, store, seconds, catalogue: cat.source, choice: after });
           },
         );
         const docUri = vscode.Uri.from({ scheme: SCHEME, path: `/${++serial}/${uri.path.split('/').pop() ?? 'trace'}.summary` });

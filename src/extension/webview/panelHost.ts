@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
+import type { Checked } from '../../webview/shared/messages';
 
 /**
  * Hosts one workbench webview (panel or custom editor) with the project's webview rules:
@@ -8,11 +9,21 @@ import { randomBytes } from 'node:crypto';
  * itself through getState/setState (no retainContextWhenHidden).
  *
  * ToWebview / FromWebview are the view's two message unions, shared with its webview bundle.
+ * Every message from the webview goes through the view's check first: a refused one is
+ * logged and dropped, and a handler that throws is logged; neither reaches VS Code.
  */
 export interface WebviewHost<ToWebview, FromWebview> extends vscode.Disposable {
   readonly webview: vscode.Webview;
   post(message: ToWebview): Thenable<boolean>;
   onMessage(handler: (message: FromWebview) => void): vscode.Disposable;
+}
+
+/** How a host checks what its webview sends, and where refused messages are reported. */
+export interface WebviewChannel<FromWebview> {
+  readonly check: (raw: unknown) => Checked<FromWebview>;
+  readonly log: Pick<vscode.LogOutputChannel, 'warn' | 'error'>;
+  /** Names the view in log lines, e.g. "migration view". */
+  readonly name: string;
 }
 
 export interface WebviewContent {
@@ -66,6 +77,7 @@ export function hostWebview<ToWebview, FromWebview>(
   webview: vscode.Webview,
   extensionUri: vscode.Uri,
   content: WebviewContent,
+  channel: WebviewChannel<FromWebview>,
 ): WebviewHost<ToWebview, FromWebview> {
   webview.options = webviewOptions(extensionUri);
   webview.html = webviewHtml(webview, extensionUri, content);
@@ -74,7 +86,15 @@ export function hostWebview<ToWebview, FromWebview>(
     webview,
     post: (message) => webview.postMessage(message),
     onMessage(handler) {
-      const d = webview.onDidReceiveMessage((m: FromWebview) => handler(m));
+      const d = webview.onDidReceiveMessage((raw: unknown) => {
+        const m = channel.check(raw);
+        if (!m.ok) { channel.log.warn(`${channel.name}: dropped a message from the webview: ${m.reason}`); return; }
+        try {
+          handler(m.value);
+        } catch (e) {
+          channel.log.error(`${channel.name}: handling ${JSON.stringify((m.value as { type?: unknown }).type)} failed: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      });
       disposables.push(d);
       return d;
     },
@@ -89,10 +109,11 @@ export function openWebviewPanel<ToWebview, FromWebview>(
   extensionUri: vscode.Uri,
   viewType: string,
   content: WebviewContent,
+  channel: WebviewChannel<FromWebview>,
   column: vscode.ViewColumn = vscode.ViewColumn.Active,
 ): { panel: vscode.WebviewPanel; host: WebviewHost<ToWebview, FromWebview> } {
   const panel = vscode.window.createWebviewPanel(viewType, content.title, column, webviewOptions(extensionUri));
-  const host = hostWebview<ToWebview, FromWebview>(panel.webview, extensionUri, content);
+  const host = hostWebview<ToWebview, FromWebview>(panel.webview, extensionUri, content, channel);
   panel.onDidDispose(() => host.dispose());
   return { panel, host };
 }

@@ -4,13 +4,14 @@ import { drawChart, type Canvas2D, type ChartPalette } from './draw';
 import { columnsOf, emptyColumns } from './protocol';
 
 /** Records the calls a renderer makes, in place of a canvas. */
-function recorder(): Canvas2D & { texts: string[]; lines: number; strokes: string[] } {
+function recorder(): Canvas2D & { texts: string[]; at: Map<string, number>; lines: number; strokes: string[] } {
   const r = {
     fillStyle: '' as Canvas2D['fillStyle'], strokeStyle: '' as Canvas2D['strokeStyle'], lineWidth: 1, font: '',
-    texts: [] as string[], lines: 0, strokes: [] as string[],
+    texts: [] as string[], at: new Map<string, number>(), lines: 0, strokes: [] as string[],
     fillRect: () => undefined, beginPath: () => undefined, moveTo: () => undefined,
     lineTo: () => void r.lines++, stroke: () => void r.strokes.push(String(r.strokeStyle)),
-    fillText: (t: string) => void r.texts.push(t),
+    fillText: (t: string, x: number) => { r.texts.push(t); r.at.set(t, x); },
+    measureText: (t: string) => ({ width: t.length * 6 }),
   };
   return r;
 }
@@ -26,18 +27,23 @@ test('empty chart says it is waiting', () => {
   assert.ok(r.texts.some((t) => /Waiting for a migration/.test(t)));
 });
 
-test('one strip per visible series and markers inside the time range', () => {
+test('one strip per visible series, named as query-migrate names it, values in the unit their size calls for', () => {
   const c = columnsOf(Array.from({ length: 10 }, (_, i) => ({
-    t: 1000 + i * 100, mbps: i * 10, passes: Math.floor(i / 3), transferred: 0, remaining: 0, dirtyRate: 0, pagesPerSecond: 0, postcopyRequests: 0,
+    t: 1000 + i * 100, transferred: i * 12 * 2 ** 20, remaining: 0, mbps: i * 100, 'dirty-pages-rate': i * 1000, 'pages-per-second': 0, 'dirty-sync-count': Math.floor(i / 3), 'postcopy-requests': 0,
   })));
   const r = recorder();
-  drawChart(r, { width: 600, height: 300 }, c, [
+  drawChart(r, { width: 600, height: 400 }, c, [
     { t: 1500, kind: 'MIGRATION_PASS', text: '2' },
+    { t: 1900, kind: 'MIGRATION', text: 'completed' },
     { t: 99_999, kind: 'STOP', text: '' },
-  ], ['mbps', 'passes'], palette);
-  assert.ok(r.texts.some((t) => t.startsWith('mbps (Mbps)  max 90')));
-  assert.ok(r.texts.some((t) => t.startsWith('passes  max 3')));
+  ], ['transferred', 'mbps', 'dirty-pages-rate', 'dirty-sync-count'], palette);
+  assert.ok(r.texts.includes('transferred  max 108 MiB  last 108 MiB'), r.texts.join(' | '));
+  assert.ok(r.texts.includes('mbps  max 900 Mbit/s  last 900 Mbit/s'));
+  assert.ok(r.texts.includes('dirty-pages-rate  max 9,000 pages/s  last 9,000 pages/s'));
+  assert.ok(r.texts.includes('dirty-sync-count  max 3  last 3'));
+  assert.ok(r.texts.includes('last 900 ms'), 'the time shown, in the unit its length calls for');
   assert.ok(r.texts.includes('pass 2'));
+  assert.ok(r.at.get('MIGRATION completed')! + 'MIGRATION completed'.length * 6 <= 600, 'a marker label at the right edge is drawn left of its line, whole');
   assert.ok(!r.strokes.includes('stop'), 'marker outside the range is not drawn');
   assert.ok(r.strokes.includes('s0') && r.strokes.includes('s1'));
 });

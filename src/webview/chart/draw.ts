@@ -1,3 +1,4 @@
+import { formatBytes, formatCount, formatDuration, formatMbps } from '../../core/units';
 import type { ChartMarker, ChartSeries, MarkerKind, SampleColumns } from './protocol';
 
 /** Minimal slice of CanvasRenderingContext2D the chart uses, so tests can pass a recording fake. */
@@ -12,6 +13,7 @@ export interface Canvas2D {
   lineTo(x: number, y: number): void;
   stroke(): void;
   fillText(text: string, x: number, y: number): void;
+  measureText(text: string): { width: number };
 }
 
 export interface ChartPalette {
@@ -22,17 +24,18 @@ export interface ChartPalette {
   markers: Record<MarkerKind, string>;
 }
 
-const units: Record<ChartSeries, string> = {
-  transferred: 'bytes', remaining: 'bytes', mbps: 'Mbps', dirtyRate: 'pages/s', pagesPerSecond: 'pages/s', passes: '', postcopyRequests: '',
+/** How each series is written: in the unit its size calls for (bytes in KiB…GiB, QEMU's mbps as bit/s). */
+const pages = (v: number): string => `${formatCount(v)} pages/s`;
+/** format writes a value in the strip's title, axis its scale at the left (no room for a unit there when the title has it). */
+export const seriesText: Record<ChartSeries, { readonly format: (v: number) => string; readonly axis?: (v: number) => string; readonly title: string }> = {
+  'transferred': { format: formatBytes, title: 'ram.transferred: bytes sent so far' },
+  'remaining': { format: formatBytes, title: 'ram.remaining: bytes still to send' },
+  'mbps': { format: formatMbps, title: 'ram.mbps: throughput QEMU measured over its last 100 ms (megabits per second)' },
+  'dirty-pages-rate': { format: pages, axis: formatCount, title: 'ram.dirty-pages-rate: pages the guest dirtied per second' },
+  'pages-per-second': { format: pages, axis: formatCount, title: 'ram.pages-per-second: pages sent per second' },
+  'dirty-sync-count': { format: formatCount, title: 'ram.dirty-sync-count: dirty-bitmap syncs so far (the pass)' },
+  'postcopy-requests': { format: formatCount, title: 'ram.postcopy-requests: pages the destination asked for' },
 };
-
-function short(v: number): string {
-  const a = Math.abs(v);
-  if (a >= 1e9) return `${(v / 1e9).toFixed(1)}G`;
-  if (a >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
-  if (a >= 1e3) return `${(v / 1e3).toFixed(1)}k`;
-  return v.toFixed(a < 10 && a % 1 !== 0 ? 1 : 0);
-}
 
 /** Draws one strip per visible series over a shared time axis, with event markers across all strips. */
 export function drawChart(ctx: Canvas2D, size: { width: number; height: number }, cols: SampleColumns, markers: readonly ChartMarker[], visible: readonly ChartSeries[], p: ChartPalette): void {
@@ -45,7 +48,7 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
     ctx.fillText('Waiting for a migration on this connection…', 12, 24);
     return;
   }
-  const left = 60;
+  const left = 76;
   const right = size.width - 10;
   const t0 = cols.t[0] ?? 0;
   const t1 = Math.max(t0 + 1, cols.t[n - 1] ?? t0);
@@ -67,8 +70,10 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
     ctx.lineTo(right, bottom);
     ctx.stroke();
     ctx.fillStyle = p.foreground;
-    ctx.fillText(`${name}${units[name] ? ` (${units[name]})` : ''}  max ${short(max)}  last ${short(values[n - 1] ?? 0)}`, left, top - 4);
-    ctx.fillText(short(max), 4, top + 8);
+    const { format: f, axis = f } = seriesText[name];
+    ctx.fillText(`${name}  max ${f(max)}  last ${f(values[n - 1] ?? 0)}`, left, top - 4);
+    ctx.fillText(axis(max), 4, top + 8);
+    ctx.fillText(axis(0), 4, bottom);
     ctx.strokeStyle = p.series[i % p.series.length] ?? p.foreground;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
@@ -92,8 +97,11 @@ export function drawChart(ctx: Canvas2D, size: { width: number; height: number }
     ctx.lineTo(mx, size.height);
     ctx.stroke();
     ctx.fillStyle = p.markers[m.kind];
-    ctx.fillText(`${m.kind === 'MIGRATION_PASS' ? 'pass' : m.kind} ${m.text}`, mx + 2, ly);
+    // Right of its line, or left of it where the label would run past the canvas.
+    const label = `${m.kind === 'MIGRATION_PASS' ? 'pass' : m.kind} ${m.text}`;
+    const lw = ctx.measureText(label).width;
+    ctx.fillText(label, mx + 2 + lw > size.width - 2 ? mx - 2 - lw : mx + 2, ly);
   }
   ctx.fillStyle = p.foreground;
-  ctx.fillText(`${((t1 - t0) / 1000).toFixed(1)} s`, right - 40, size.height - 2);
+  ctx.fillText(`last ${formatDuration((t1 - t0) * 1e6)}`, right - 70, size.height - 2);
 }

@@ -1,6 +1,6 @@
 import { connectHost, el, themeColor } from '../shared/host';
 import { appendColumns, chartSeries, emptyColumns, type ChartMarker, type ChartState, type FromChart, type SampleColumns, type ToChart } from './protocol';
-import { drawChart, type ChartPalette } from './draw';
+import { drawChart, seriesText, type ChartPalette } from './draw';
 
 const host = connectHost<ToChart, FromChart, ChartState>();
 const state: ChartState = host.getState() ?? { hidden: [] };
@@ -28,6 +28,7 @@ for (const s of chartSeries) {
     render();
   });
   label.append(box, document.createTextNode(` ${s}`));
+  label.title = seriesText[s].title;
   toggles.append(label);
 }
 const canvas = el('canvas');
@@ -62,7 +63,9 @@ function render(): void {
   if (!ctx) return;
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   drawChart(ctx, { width, height }, columns, markers, visible, palette());
-  canvas.setAttribute('aria-label', `Chart of ${visible.join(', ')}: ${columns.t.length} samples, ${markers.length} event markers`);
+  const n = columns.t.length;
+  const lasts = visible.map((s) => (n ? `${s} (last ${seriesText[s].format(columns[s][n - 1] ?? 0)})` : s));
+  canvas.setAttribute('aria-label', `Chart of ${lasts.join(', ')}: ${n} samples, ${markers.length} event markers`);
 }
 
 function append(more: SampleColumns): void {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendColumns, columnBuffers, columnNames, columnsOf, emptyColumns, type ChartSample, type ToChart } from './protocol';
 
 const sample = (i: number): ChartSample => ({
-  t: 1_700_000_000_000 + i * 20, transferred: i * 4096.5, remaining: 1e12 - i, mbps: i / 3, dirtyRate: 7, pagesPerSecond: 2 ** 40 + i, passes: i >> 2, postcopyRequests: 0,
+  t: 1_700_000_000_000 + i * 20, transferred: i * 4096.5, remaining: 1e12 - i, mbps: i / 3, 'dirty-pages-rate': 7, 'pages-per-second': 2 ** 40 + i, 'dirty-sync-count': i >> 2, 'postcopy-requests': 0,
 });
 
 test('samples cross as one Float64Array per column, each on its own buffer', () => {
@@ -15,7 +15,7 @@ test('samples cross as one Float64Array per column, each on its own buffer', () 
     assert.equal(c[k].buffer.byteLength, 3 * 8, `${k} owns its buffer, so transferring it detaches nothing else`);
   }
   assert.deepEqual([...c.transferred], [0, 4096.5, 8193]);
-  assert.equal(c.pagesPerSecond[2], 2 ** 40 + 2, 'doubles keep integers beyond 32 bits');
+  assert.equal(c['pages-per-second'][2], 2 ** 40 + 2, 'doubles keep integers beyond 32 bits');
   assert.equal(new Set(columnBuffers(c)).size, columnNames.length);
 });
 
@@ -37,7 +37,7 @@ test('an append message survives a transferring structured clone intact, with no
 test('appending keeps the newest rows up to the cap', () => {
   const a = columnsOf([0, 1, 2].map(sample));
   const b = columnsOf([3, 4].map(sample));
-  assert.deepEqual([...appendColumns(a, b, 10).passes], [0, 0, 0, 0, 1]);
+  assert.deepEqual([...appendColumns(a, b, 10)['dirty-sync-count']], [0, 0, 0, 0, 1]);
   assert.deepEqual([...appendColumns(a, b, 4).t].map((t) => (t - 1_700_000_000_000) / 20), [1, 2, 3, 4]);
   assert.deepEqual([...appendColumns(a, b, 1).t].map((t) => (t - 1_700_000_000_000) / 20), [4]);
   assert.deepEqual([...appendColumns(emptyColumns(), b, 10).mbps], [1, 4 / 3]);

@@ -4,8 +4,11 @@
  * Float64Array columns, whose buffers VS Code's postMessage transfers as binary, never as JSON
  * arrays of numbers; a column's buffer belongs to the message once posted.
  */
+import type { MigrationSample } from '../../core/monitor/samples';
+import { accept, describe, refuse, typedRecord, type Checked } from '../shared/messages';
 
-export const chartSeries = ['transferred', 'remaining', 'mbps', 'dirtyRate', 'pagesPerSecond', 'passes', 'postcopyRequests'] as const;
+/** The series, named as query-migrate names the members of its `ram` object. */
+export const chartSeries = ['transferred', 'remaining', 'mbps', 'dirty-pages-rate', 'pages-per-second', 'dirty-sync-count', 'postcopy-requests'] as const;
 export type ChartSeries = (typeof chartSeries)[number];
 
 export const markerKinds = ['MIGRATION', 'MIGRATION_PASS', 'STOP', 'RESUME'] as const;
@@ -17,8 +20,16 @@ export type ColumnName = (typeof columnNames)[number];
 /** Columns of samples: `t` (ms since the epoch) and one array per series, all the same length. */
 export type SampleColumns = Record<ColumnName, Float64Array>;
 
-/** The fields of a sample the chart draws (MigrationSample has them). */
+/** The fields of a sample the chart draws. */
 export type ChartSample = Record<ColumnName, number>;
+
+/** A monitor sample under query-migrate's names. */
+export function chartSampleOf(s: MigrationSample): ChartSample {
+  return {
+    t: s.t, transferred: s.transferred, remaining: s.remaining, mbps: s.mbps, 'dirty-pages-rate': s.dirtyRate,
+    'pages-per-second': s.pagesPerSecond, 'dirty-sync-count': s.passes, 'postcopy-requests': s.postcopyRequests,
+  };
+}
 
 export interface ChartMarker {
   /** ms since the epoch (QEMU's event timestamp). */
@@ -35,6 +46,14 @@ export type ToChart =
   | { type: 'error'; message: string };
 
 export type FromChart = { type: 'ready' } | { type: 'saveRecording' };
+
+/** The host's check of a message from the chart webview (logged and dropped when refused). */
+export function checkFromChart(raw: unknown): Checked<FromChart> {
+  const m = typedRecord(raw);
+  if (!m) return refuse(`not a message object: ${describe(raw)}`);
+  if (m.type === 'ready' || m.type === 'saveRecording') return accept({ type: m.type });
+  return refuse(`unknown message type ${JSON.stringify(m.type.slice(0, 40))}`);
+}
 
 /** What the webview keeps through getState/setState. */
 export interface ChartState {

@@ -1,13 +1,18 @@
 /**
  * Entry of the migration view's webview: talks to the host, restores the saved state
- * (files, zoom, selection, open panels, throughput mode) and hosts one MigrationView.
+ * (files, zoom, selection, open panels, throughput mode) and hosts the page's one
+ * MigrationView, which every model message updates in place.
  */
 import { connectHost, el } from '../shared/host';
-import { type FromWebview, type PanelId, type ToWebview, type ViewState } from './protocol';
+import { Lifetime } from '../shared/lifetime';
+import { type FromWebview, type ToWebview, type ViewState } from './protocol';
 import { MigrationView } from './view';
-import { activityExtent } from './viewData';
+import { applyDelta } from '../../core/analysis/delta';
 
-const host = connectHost<ToWebview, FromWebview, ViewState>();
+/** Everything the page starts; ended when the page goes (the panel closed or hidden). */
+const page = new Lifetime();
+window.addEventListener('pagehide', () => page.end(), { once: true });
+const host = connectHost<ToWebview, FromWebview, ViewState>(page);
 const root = document.getElementById('root') ?? document.body;
 const toolbar = el('div', undefined, 'toolbar');
 toolbar.setAttribute('role', 'toolbar');
@@ -31,14 +36,14 @@ function button(label: string, title: string, run: () => void): HTMLButtonElemen
   return b;
 }
 
-button('+', 'Zoom in (+)', () => view?.axis.zoomAt(0.5, 0.5));
+button('+', 'Zoom in (+, or Ctrl+wheel over a chart)', () => view?.axis.zoomAt(0.5, 0.5));
 button('−', 'Zoom out (−)', () => view?.axis.zoomAt(0.5, 2));
 button('Reset', 'Show everything, clear the selection (double-click a chart)', () => view?.axis.reset());
 button('Clear selection', 'Clear the selected range (Escape)', () => view?.axis.setSelection(null));
 const modeLabel = el('label', 'Throughput ');
 const mode = el('select');
 for (const [v, t] of [['total', 'total'], ['channels', 'per channel']] as const) { const o = el('option', t); o.value = v; mode.append(o); }
-mode.addEventListener('change', () => { if (view?.throughput) { view.throughput.mode = mode.value === 'channels' ? 'channels' : 'total'; view.schedule(); save(); } });
+mode.addEventListener('change', () => { if (view) { view.throughputMode = mode.value === 'channels' ? 'channels' : 'total'; save(); } });
 modeLabel.append(mode);
 toolbar.append(modeLabel);
 const followLabel = el('label');
@@ -50,6 +55,8 @@ followLabel.title = 'Re-read the traces while QEMU is still writing them';
 toolbar.append(followLabel);
 button('Export CSV', 'Save the events of the selection (or visible window) as CSV', () => { if (view) host.post({ type: 'saveCsv', name: 'migration-view.csv', text: view.csv() }); });
 button('Export PNG', 'Save the charts as a PNG image', () => { if (view) void view.png().then((data) => host.post({ type: 'savePng', name: 'migration-view.png', data })); });
+// The plain wheel scrolls the page: how to zoom is said where the zoom buttons are.
+toolbar.append(el('span', 'Ctrl+wheel or +/− zoom · drag pans · Shift+drag selects · double-click resets', 'hint'));
 
 function save(): void {
   if (!view) return;
@@ -73,6 +80,20 @@ function showTooltip(text: string | null, x: number, y: number): void {
   tooltip.style.top = `${y + 14 + h > window.innerHeight ? y - h - 8 : y + 14}px`;
 }
 
+/** The seq of the model shown (-1: none, or a delta was missed). */
+let seq = -1;
+
+function showStatus(title: string, following: boolean): void {
+  status.textContent = following ? `${title} — following` : title;
+  status.classList.remove('error');
+  follow.checked = following;
+}
+
+/** How many events the view shows, per side, for whoever measures how far behind it is (the follow benchmark). */
+function shownEvents(): void {
+  for (const t of view?.model?.traces ?? []) document.body.dataset[`events${t.side === 'src' ? 'Src' : 'Dst'}`] = String(t.events);
+}
+
 host.onMessage((msg) => {
   switch (msg.type) {
     case 'loading':
@@ -82,28 +103,32 @@ host.onMessage((msg) => {
       status.textContent = msg.message;
       status.classList.add('error');
       return;
+    case 'delta': {
+      // Only on the model it was made for; else the whole model is asked for again.
+      if (!view?.model || msg.from !== seq) { seq = -1; host.post({ type: 'ready' }); return; }
+      performance.mark('qmig-model-received');
+      seq = msg.seq;
+      showStatus(msg.title, msg.following);
+      view.show(applyDelta(view.model, msg.delta));
+      shownEvents();
+      return;
+    }
     case 'model': {
       performance.mark('qmig-model-received');
-      const sameFiles = saved !== undefined && saved.files.join('\n') === msg.files.join('\n');
-      const previous = view;
-      // A live update keeps the user's zoom; an unzoomed view grows with the data.
-      const zoomed = previous !== null && (previous.axis.visible[0] !== previous.axis.full[0] || previous.axis.visible[1] !== previous.axis.full[1]);
-      const keep = previous ? { view: zoomed ? previous.axis.visible : null, selection: previous.axis.selection } : sameFiles ? { view: saved!.view, selection: saved!.selection } : null;
-      const panels: Partial<Record<PanelId, boolean>> = previous?.openPanels() ?? (sameFiles ? saved!.panels : {});
-      files = msg.files;
-      status.textContent = msg.following ? `${msg.title} — following` : msg.title;
-      status.classList.remove('error');
-      follow.checked = msg.following;
-      if (sameFiles && !previous) mode.value = saved!.throughput;
-      content.replaceChildren();
-      view = new MigrationView(content, msg.model, { openLine: (side, line) => host.post({ type: 'openLine', side, line }), tooltip: showTooltip, saved: save }, panels);
-      if (view.throughput) view.throughput.mode = mode.value === 'channels' ? 'channels' : 'total';
-      view.axis.setExtent(activityExtent(msg.model), false);
-      if (keep?.view) view.axis.setView(keep.view);
-      if (keep?.selection) view.axis.setSelection(keep.selection);
-      view.drawNow();
-      view.updateNumbers();
-      performance.measure('qmig-first-view', 'qmig-model-received');
+      seq = msg.seq;
+      showStatus(msg.title, msg.following);
+      if (view) {
+        view.show(msg.model);
+      } else {
+        // The first model of the page: the saved zoom, selection and panels come back.
+        const restore = saved !== undefined && saved.files.join('\n') === msg.files.join('\n') ? saved : undefined;
+        files = msg.files;
+        view = new MigrationView(content, { openLine: (side, line) => host.post({ type: 'openLine', side, line }), tooltip: showTooltip, saved: save }, page, restore?.panels);
+        if (restore) { mode.value = restore.throughput; view.throughputMode = restore.throughput; }
+        view.show(msg.model, restore);
+        performance.measure('qmig-first-view', 'qmig-model-received');
+      }
+      shownEvents();
       save();
       return;
     }

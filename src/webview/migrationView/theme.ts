@@ -17,6 +17,12 @@ export interface Palette {
   /** 11 steps from fast (0) to slow (10). */
   readonly heat: readonly string[];
   readonly series: readonly string[];
+  /**
+   * One colour per SHARED_KINDS entry (request, present, wake, backendFault, backendWaker),
+   * none of them the heat scale's green or red nor "never placed" purple, so a shared-page
+   * mark never reads as a fault's latency (media/migrationView.css .sw.sh0–sh4 match).
+   */
+  readonly shared: readonly string[];
   readonly font: string;
 }
 
@@ -68,6 +74,8 @@ export function readPalette(): Palette {
     zeroShare: steps(normal, zero),
     heat: steps(green, red),
     series: [normal, themeColor('charts-orange', '#d18616'), green, themeColor('charts-purple', '#b180d7'), red, zero, themeColor('terminal-ansiCyan', '#11a8cd'), themeColor('terminal-ansiMagenta', '#bc3fbc')],
+    // The frequent kinds (wake, backendWaker) get colours strong in light themes too; charts-orange is pale there.
+    shared: [normal, zero, themeColor('terminal-ansiMagenta', '#bc3fbc'), themeColor('charts-orange', '#d18616'), themeColor('terminal-ansiCyan', '#11a8cd')],
     font: `11px ${family}`,
   };
 }

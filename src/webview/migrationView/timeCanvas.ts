@@ -1,8 +1,9 @@
 /**
  * A canvas on the shared time axis: device-pixel sizing, the interactions every panel
- * shares (wheel zoom, drag pan, shift-drag or Alt-drag selection, double-click reset,
+ * shares (Ctrl+wheel zoom, drag pan, shift-drag or Alt-drag selection, double-click reset,
  * keyboard) and the selection overlay. What it shows comes from a PanelRenderer.
  */
+import type { Lifetime } from '../shared/lifetime';
 import type { Palette } from './theme';
 import type { TimeAxis } from './timeAxis';
 
@@ -18,6 +19,11 @@ export interface PanelRenderer {
   click?(x: number, y: number, w: number, h: number): void;
 }
 
+/**
+ * Its listeners (on the canvas and on the window, for drags that leave it) go with the
+ * lifetime it is given; the renderer is replaced when the view's data is updated, so a
+ * drag, the focus and the hover survive an update.
+ */
 export class TimeCanvas {
   readonly canvas: HTMLCanvasElement;
   private width = 0;
@@ -27,13 +33,14 @@ export class TimeCanvas {
     parent: HTMLElement,
     label: string,
     private readonly axis: TimeAxis,
-    private readonly renderer: PanelRenderer,
+    public renderer: PanelRenderer,
     private readonly tooltip: (text: string | null, x: number, y: number) => void,
+    private readonly lifetime: Lifetime,
   ) {
     this.canvas = document.createElement('canvas');
     this.canvas.tabIndex = 0;
     this.canvas.setAttribute('role', 'img');
-    this.canvas.setAttribute('aria-label', `${label}. Mouse wheel or + and − zoom, drag or arrow keys pan, Shift+drag selects a range, double-click or Home resets, Escape clears the selection.`);
+    this.canvas.setAttribute('aria-label', `${label}. Ctrl+wheel (or the wheel once the chart has focus), + and − zoom; drag or arrow keys pan, Shift+drag selects a range, double-click or Home resets, Escape clears the selection.`);
     parent.append(this.canvas);
     this.wire();
   }
@@ -53,18 +60,25 @@ export class TimeCanvas {
 
   private wire(): void {
     const c = this.canvas;
+    const { signal } = this.lifetime;
+    // The plain wheel scrolls the page; Ctrl/⌘+wheel (a trackpad pinch sends ctrlKey too) or
+    // any wheel over a focused chart zooms. A sideways wheel or swipe pans.
     c.addEventListener('wheel', (e) => {
-      e.preventDefault();
       const { x } = this.local(e);
       if (x < LABEL_W) return;
-      if (Math.abs(e.deltaX) > Math.abs(e.deltaY)) this.axis.panBy(e.deltaX / Math.max(1, this.width));
-      else this.axis.zoomAt(this.plotFrac(x), Math.pow(1.0015, e.deltaY));
-    }, { passive: false });
+      const sideways = Math.abs(e.deltaX) > Math.abs(e.deltaY);
+      const zoom = e.ctrlKey || e.metaKey || document.activeElement === c;
+      if (!sideways && !zoom) return;
+      e.preventDefault();
+      const delta = e.deltaMode === WheelEvent.DOM_DELTA_LINE ? 16 : e.deltaMode === WheelEvent.DOM_DELTA_PAGE ? 400 : 1;
+      if (sideways) this.axis.panBy((e.deltaX * delta) / Math.max(1, this.width - LABEL_W));
+      else this.axis.zoomAt(this.plotFrac(x), Math.pow(1.0015, e.deltaY * delta));
+    }, { passive: false, signal });
     c.addEventListener('mousedown', (e) => {
       const { x } = this.local(e);
       if (x < LABEL_W || e.button !== 0) return;
       this.dragFrom = { x, t: this.tAtX(x), select: e.shiftKey || e.altKey, moved: false };
-    });
+    }, { signal });
     window.addEventListener('mousemove', (e) => {
       const d = this.dragFrom;
       if (!d) return;
@@ -78,21 +92,21 @@ export class TimeCanvas {
         this.axis.panBy((d.x - x) / Math.max(1, this.width - LABEL_W));
         d.x = x;
       }
-    });
+    }, { signal });
     window.addEventListener('mouseup', (e) => {
       const d = this.dragFrom;
       this.dragFrom = null;
       if (!d || d.moved || e.target !== c) return;
       const { x, y } = this.local(e);
       this.renderer.click?.(x, y, this.width, this.cssHeight());
-    });
+    }, { signal });
     c.addEventListener('mousemove', (e) => {
       if (this.dragFrom?.moved) return;
       const { x, y } = this.local(e);
       this.tooltip(this.renderer.hover?.(x, y, this.width, this.cssHeight()) ?? null, e.clientX, e.clientY);
-    });
-    c.addEventListener('mouseleave', () => this.tooltip(null, 0, 0));
-    c.addEventListener('dblclick', () => this.axis.reset());
+    }, { signal });
+    c.addEventListener('mouseleave', () => this.tooltip(null, 0, 0), { signal });
+    c.addEventListener('dblclick', () => this.axis.reset(), { signal });
     c.addEventListener('keydown', (e) => {
       switch (e.key) {
         case '+': case '=': this.axis.zoomAt(0.5, 0.8); break;
@@ -104,7 +118,7 @@ export class TimeCanvas {
         default: return;
       }
       e.preventDefault();
-    });
+    }, { signal });
   }
 
   private cssHeight(): number {

@@ -16,10 +16,6 @@ export function plotWindow(data: ViewData, w: number, labelW: number): { t0: num
   return { t0, t1, pw: Math.max(1, Math.floor(w - labelW)) };
 }
 
-export const fmtInt = (n: number | null): string => (n === null ? 'n/a' : Math.round(n).toLocaleString('en-US'));
-export const fmtUs = (ns: number | null): string => (ns === null || !Number.isFinite(ns) ? 'n/a' : `${(ns / 1000).toFixed(ns < 10_000 ? 1 : 0)} µs`);
-export const fmtBytes = (b: number | null): string => (b === null ? 'n/a' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b} B`);
-
 /**
  * Where the migration happened: from the first to the last packet, fault, placement or
  * traced state change (traces often start long before and end long after). Falls back to

@@ -1,3 +1,5 @@
+import type { Lifetime } from './lifetime';
+
 /**
  * The webview side of a workbench view: typed messages to and from the extension host and
  * the view's saved state (restored after reload or when the panel is shown again).
@@ -19,7 +21,8 @@ export interface HostChannel<ToWebview, FromWebview, State> {
 
 let api: VsCodeApi<unknown> | undefined;
 
-export function connectHost<ToWebview, FromWebview, State>(): HostChannel<ToWebview, FromWebview, State> {
+/** The page's channel to the host; its message listeners go with lifetime, when given. */
+export function connectHost<ToWebview, FromWebview, State>(lifetime?: Lifetime): HostChannel<ToWebview, FromWebview, State> {
   // acquireVsCodeApi may be called only once per page.
   api ??= acquireVsCodeApi<unknown>();
   const vscodeApi = api as VsCodeApi<State>;
@@ -27,7 +30,7 @@ export function connectHost<ToWebview, FromWebview, State>(): HostChannel<ToWebv
     post: (message) => vscodeApi.postMessage(message),
     onMessage(handler) {
       const listener = (e: MessageEvent<ToWebview>): void => handler(e.data);
-      window.addEventListener('message', listener);
+      window.addEventListener('message', listener, lifetime ? { signal: lifetime.signal } : undefined);
       return () => window.removeEventListener('message', listener);
     },
     getState: () => vscodeApi.getState(),

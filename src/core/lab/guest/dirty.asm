@@ -11,6 +11,12 @@
 ;            index inside the region satisfies (index mod 16) < K. They stay all-zero for
 ;            the whole life of the guest, so the zero-page share of the region is K/16.
 ;   size=M   size of the dirtied region in MiB.
+;   virtio=V 0: leave PCI devices alone (default). 1: drive the first virtio-net PCI device
+;            through the virtio 1.0 (modern) interface up to DRIVER_OK, with VIRTIO_F_VERSION_1
+;            as the only feature and queues 0 and 1 set up (empty rings). 2: drive it through
+;            the legacy (virtio 0.9.5, I/O port) interface up to DRIVER_OK, no features. A
+;            vhost-user back-end starts serving the device once the driver sets DRIVER_OK;
+;            libvhost-user back-ends accept only the modern interface.
 ; Missing tokens fall back to the assemble-time defines DEFAULT_RATE/ZERO/SIZE (-D...).
 ;
 ; Guest-physical memory layout (flat protected mode, paging off):
@@ -26,6 +32,8 @@
 ; Behaviour:
 ;   1. Fill: write every non-zero page of the region once (unpaced), so from then on the
 ;      region holds exactly (16-K)/16 non-zero pages. The fill is sweep 1.
+;   0. With virtio=1 or 2, bring up the virtio-net device and print "qmig-guest: virtio-net
+;      modern DRIVER_OK" (or "legacy"), or why not ("qmig-guest: virtio-net ...").
 ;   2. Print "qmig-guest: ready ..." to the debug console (I/O port 0xe9, QEMU -debugcon).
 ;   3. Forever: sleep (hlt) until the next 100 Hz PIT tick, then write rate*256/100 pages
 ;      (fractions carried over), advancing a cursor through the region and skipping the
@@ -87,6 +95,7 @@ start:
     call setup_idt
     call setup_pic_pit
     call parse_cmdline
+    call init_virtio_net
     call compute_region
     call fill_region
     call print_ready
@@ -246,6 +255,9 @@ parse_cmdline:
     mov edi, key_size
     mov ecx, size_mib
     call find_uint
+    mov edi, key_virtio
+    mov ecx, virtio_mode
+    call find_uint
 .done:
     cmp dword [zero], 15
     jbe .ok
@@ -373,6 +385,188 @@ fatal_nomem:
     call puts
     jmp halt_forever
 
+; ---------------------------------------------------------------- virtio-net (virtio=1|2)
+
+VIRTIO_VENDOR   equ 0x1AF4
+VIRTIO_NET_TRANS equ 0x1000         ; transitional device (legacy and modern interfaces)
+VIRTIO_NET_MODERN equ 0x1041        ; modern-only device (disable-legacy=on)
+VRING_BASE      equ 0x00300000      ; two queues of VRING_SIZE, 16 KiB apart, below REGION_MIN
+VRING_SIZE      equ 64
+
+; Config-space dword of the found device at register eax (0..0xFC) -> eax.
+pci_read:
+    push edx
+    or eax, [pci_dev]
+    mov dx, 0xCF8
+    out dx, eax
+    mov dx, 0xCFC
+    in eax, dx
+    pop edx
+    ret
+
+; Writes ecx to config register eax of the found device.
+pci_write:
+    push edx
+    or eax, [pci_dev]
+    mov dx, 0xCF8
+    out dx, eax
+    mov eax, ecx
+    mov dx, 0xCFC
+    out dx, eax
+    pop edx
+    ret
+
+init_virtio_net:
+    pusha
+    cmp dword [virtio_mode], 0
+    je .done
+    ; Bus 0, function 0 of each slot: the first virtio-net device.
+    xor ebx, ebx
+.slot:
+    mov eax, ebx
+    shl eax, 11
+    or eax, 0x80000000
+    mov [pci_dev], eax
+    xor eax, eax
+    call pci_read
+    cmp eax, (VIRTIO_NET_MODERN << 16) | VIRTIO_VENDOR
+    je .found
+    cmp eax, (VIRTIO_NET_TRANS << 16) | VIRTIO_VENDOR
+    je .found
+    inc ebx
+    cmp ebx, 32
+    jb .slot
+    mov esi, msg_vnet_none
+    jmp .say
+.found:
+    mov eax, 4                      ; command: I/O and memory decoding, bus master
+    call pci_read
+    and eax, 0xFFFF
+    or eax, 7
+    mov ecx, eax
+    mov eax, 4
+    call pci_write
+    cmp dword [virtio_mode], 2
+    je .legacy
+
+    ; Modern: find the common configuration capability (vendor cap 0x09, cfg_type 1).
+    mov eax, 0x34
+    call pci_read
+    and eax, 0xFC
+    mov ebx, eax
+.cap:
+    test ebx, ebx
+    jz .nocap
+    mov eax, ebx
+    call pci_read
+    mov edx, eax
+    cmp dl, 0x09
+    jne .nextcap
+    shr edx, 24
+    cmp dl, 1
+    je .common
+.nextcap:
+    mov eax, ebx
+    call pci_read
+    shr eax, 8
+    and eax, 0xFC
+    mov ebx, eax
+    jmp .cap
+.nocap:
+    mov esi, msg_vnet_nocap
+    jmp .say
+.common:
+    lea eax, [ebx + 4]
+    call pci_read
+    and eax, 0xFF                   ; BAR number
+    shl eax, 2
+    add eax, 0x10
+    call pci_read
+    test eax, 1
+    jnz .nocap                      ; an I/O BAR: not the modern layout
+    and eax, ~0xF
+    mov edi, eax
+    lea eax, [ebx + 8]
+    call pci_read
+    add edi, eax                    ; common configuration in MMIO (below 4 GiB: SeaBIOS maps it there)
+    mov byte [edi + 0x14], 0        ; device_status: reset
+.reset:
+    cmp byte [edi + 0x14], 0
+    jne .reset
+    mov byte [edi + 0x14], 1        ; ACKNOWLEDGE
+    mov byte [edi + 0x14], 3        ; DRIVER
+    mov dword [edi + 0x00], 1       ; device_feature_select: bits 32..63
+    test dword [edi + 0x04], 1      ; VIRTIO_F_VERSION_1 (bit 32)
+    jz .nov1
+    mov dword [edi + 0x08], 0
+    mov dword [edi + 0x0C], 0       ; no device-specific feature
+    mov dword [edi + 0x08], 1
+    mov dword [edi + 0x0C], 1       ; VIRTIO_F_VERSION_1
+    mov byte [edi + 0x14], 0x0B     ; FEATURES_OK
+    test byte [edi + 0x14], 8
+    jz .refused
+    xor ecx, ecx
+.queue:
+    mov [edi + 0x16], cx            ; queue_select
+    cmp word [edi + 0x18], VRING_SIZE
+    jb .nextq                       ; smaller than ours (0: no such queue)
+    mov word [edi + 0x18], VRING_SIZE
+    mov eax, ecx
+    shl eax, 14
+    add eax, VRING_BASE
+    mov [edi + 0x20], eax           ; queue_desc
+    mov dword [edi + 0x24], 0
+    add eax, 0x1000
+    mov [edi + 0x28], eax           ; queue_driver (available ring)
+    mov dword [edi + 0x2C], 0
+    add eax, 0x1000
+    mov [edi + 0x30], eax           ; queue_device (used ring)
+    mov dword [edi + 0x34], 0
+    mov word [edi + 0x1C], 1        ; queue_enable
+.nextq:
+    inc ecx
+    cmp ecx, 2
+    jb .queue
+    mov byte [edi + 0x14], 0x0F     ; DRIVER_OK
+    mov esi, msg_vnet_modern
+    jmp .say
+.nov1:
+    mov esi, msg_vnet_nov1
+    jmp .say
+.refused:
+    mov esi, msg_vnet_refused
+    jmp .say
+
+.legacy:
+    mov eax, 0x10                   ; BAR0: the legacy I/O ports
+    call pci_read
+    test eax, 1
+    jz .nolegacy
+    and eax, ~3
+    mov edx, eax
+    add edx, 0x12                   ; device status
+    mov al, 0
+    out dx, al
+    mov al, 1
+    out dx, al
+    mov al, 3
+    out dx, al
+    sub edx, 0x12 - 0x04            ; guest features: none
+    xor eax, eax
+    out dx, eax
+    add edx, 0x12 - 0x04
+    mov al, 7                       ; ACKNOWLEDGE | DRIVER | DRIVER_OK
+    out dx, al
+    mov esi, msg_vnet_legacy
+    jmp .say
+.nolegacy:
+    mov esi, msg_vnet_nolegacy
+.say:
+    call puts
+.done:
+    popa
+    ret
+
 ; ---------------------------------------------------------------- interrupts
 
 isr_timer:
@@ -466,10 +660,13 @@ sweep:        dd 0
 credit:       dd 0
 ticks:        dd 0
 seen:         dd 0
+virtio_mode:  dd 0
+pci_dev:      dd 0
 
 key_rate:      db "rate=", 0
 key_zero:      db "zero=", 0
 key_size:      db "size=", 0
+key_virtio:    db "virtio=", 0
 msg_ready:     db "qmig-guest: ready rate=", 0
 msg_zero:      db " zero=", 0
 msg_pages:     db "/16 pages=", 0
@@ -479,6 +676,13 @@ msg_mib:       db "MiB", 10, 0
 msg_sweep:     db "qmig-guest: sweep ", 0
 msg_exception: db "qmig-guest: exception", 10, 0
 msg_nomem:     db "qmig-guest: no usable memory information", 10, 0
+msg_vnet_modern:   db "qmig-guest: virtio-net modern DRIVER_OK", 10, 0
+msg_vnet_legacy:   db "qmig-guest: virtio-net legacy DRIVER_OK", 10, 0
+msg_vnet_none:     db "qmig-guest: virtio-net not found", 10, 0
+msg_vnet_nocap:    db "qmig-guest: virtio-net has no modern interface", 10, 0
+msg_vnet_nolegacy: db "qmig-guest: virtio-net has no legacy interface", 10, 0
+msg_vnet_nov1:     db "qmig-guest: virtio-net does not offer VIRTIO_F_VERSION_1", 10, 0
+msg_vnet_refused:  db "qmig-guest: virtio-net refused FEATURES_OK", 10, 0
 
 align 8
 idt:

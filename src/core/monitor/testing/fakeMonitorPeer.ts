@@ -20,6 +20,8 @@ export interface FakeState {
   jobs: JsonObject[];
   /** Commands answered with an error: command → description. */
   fail: Record<string, string>;
+  /** Commands answered with this reply as it is, whatever its shape (a misbehaving QEMU). */
+  replies: Record<string, unknown>;
   schema: unknown;
 }
 
@@ -33,6 +35,7 @@ export function defaultState(): FakeState {
     progress: [],
     jobs: [],
     fail: {},
+    replies: {},
     schema: schema72,
   };
 }
@@ -110,6 +113,7 @@ export class FakeMonitorPeer {
 
   private answer(name: string, args: JsonObject, c: PeerConnection): unknown {
     const s = this.state;
+    if (name in s.replies) return s.replies[name];
     switch (name) {
       case 'query-qmp-schema':
         return s.schema;

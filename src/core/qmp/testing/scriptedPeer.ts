@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { checkUnixSocketPath } from '../socketPath';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -131,6 +132,7 @@ export class ScriptedQmpPeer {
   static async start(opts: ScriptedPeerOptions = {}): Promise<ScriptedQmpPeer> {
     const dir = mkdtempSync(join(tmpdir(), 'qmig-qmp-peer-'));
     const path = join(dir, 'qmp.sock');
+    checkUnixSocketPath(path, 'scripted peer socket');
     const server = net.createServer();
     const peer = new ScriptedQmpPeer(dir, path, server, opts);
     server.on('connection', (s) => peer.onConnection(s));

@@ -7,42 +7,53 @@ import { join } from 'node:path';
 import { Catalogue } from '../catalogue';
 import type { TraceEventDecl } from '../traceEventsParser';
 
-/** [name, properties separated by spaces, "type\tname" lines, format]. */
-export type BuiltinEventRow = [string, string, string, string];
-
-export interface BuiltinCatalogueFile {
-  version: string;
-  events: BuiltinEventRow[];
+/**
+ * A built-in catalogue file (qemu-VERSION.events) holds one event per line: its name, its
+ * properties (separated by spaces), its arguments ("type name", separated by ';') and its
+ * format, separated by tabs; the format comes last, as it may hold tabs itself. Reading one
+ * is a split into lines: an event's fields are taken apart when it is first used.
+ */
+export function builtinEventLine(name: string, props: readonly string[], args: readonly { type: string; name: string }[], format: string): string {
+  const bad = [name, ...props, ...args.flatMap((a) => [a.type, a.name])].find((s) => /[\t\n;]/.test(s)) ?? (/\n/.test(format) ? format : undefined);
+  if (bad !== undefined || args.some((a) => a.type === '' || /\s$/.test(a.type) || /\s/.test(a.name))) throw new Error(`event ${name}: cannot be written as a catalogue line (${JSON.stringify(bad ?? args)})`);
+  return [name, props.join(' '), args.map((a) => `${a.type} ${a.name}`).join(';'), format].join('\t');
 }
 
 /** Versions with a built-in catalogue, oldest first. */
-export const builtinVersions: readonly string[] = ['7.2', '9.0', '10.2.50'];
-
-const files = new Map<string, BuiltinCatalogueFile>();
+export const builtinVersions: readonly string[] = ['7.2', '9.0', '10.0', '10.2.50'];
 
 /**
- * A version's catalogue file, read and parsed on first use: beside the bundle in
- * dist/catalogues (the build copies them there), or beside this module in the sources.
+ * A version's catalogue lines, read on first use: beside the bundle in dist/catalogues (the
+ * build copies them there), or beside this module in the sources.
  */
-function builtinFile(key: string): BuiltinCatalogueFile {
-  let f = files.get(key);
-  if (f) return f;
-  const name = `qemu-${key}.json`;
+function builtinLines(key: string): string[] {
+  const name = `qemu-${key}.events`;
   const path = [join(__dirname, 'catalogues', name), join(__dirname, name)].find((p) => existsSync(p));
   if (path === undefined) throw new Error(`the built-in trace catalogue ${name} is missing from ${join(__dirname, 'catalogues')} (run the build)`);
-  f = JSON.parse(readFileSync(path, 'utf8')) as BuiltinCatalogueFile;
-  files.set(key, f);
-  return f;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 const cache = new Map<string, Catalogue>();
 
-function declOf(key: string, [name, props, args, format]: BuiltinEventRow): TraceEventDecl {
+/** The line's first three tabs (the fields before the format). */
+function tabs(line: string): [number, number, number] {
+  const a = line.indexOf('\t');
+  const b = line.indexOf('\t', a + 1);
+  return [a, b, line.indexOf('\t', b + 1)];
+}
+
+function declOf(key: string, line: string): TraceEventDecl {
+  const [a, b, c] = tabs(line);
+  if (c < 0) throw new Error(`the built-in trace catalogue qemu-${key}.events has a malformed line: ${line.slice(0, 80)}`);
+  const props = line.slice(a + 1, b);
+  const args = line.slice(b + 1, c);
   return {
-    name,
+    name: line.slice(0, a),
     props: props ? props.split(' ') : [],
-    args: args ? args.split('\n').map((a) => { const [type, n] = a.split('\t'); return { type: type ?? '', name: n ?? '' }; }) : [],
-    format,
+    args: args ? args.split(';').map((x) => { const sp = x.lastIndexOf(' '); return { type: x.slice(0, sp), name: x.slice(sp + 1) }; }) : [],
+    format: line.slice(c + 1),
     file: `builtin:qemu-${key}`,
     line: 0,
   };
@@ -70,13 +81,19 @@ export function builtinCatalogue(version: string): Catalogue {
   const key = resolveBuiltinVersion(version);
   let c = cache.get(key);
   if (!c) {
-    c = new Catalogue([], `builtin:qemu-${key}`);
+    const lines = builtinLines(key);
     // Declarations are made per event when first needed; a conversion starts with '%',
     // so the count of '%' and of arguments bounds the decoder's fields.
-    for (const row of builtinFile(key).events) {
-      const args = row[2] === '' ? 0 : count(row[2], '\n') + 1;
-      c.addLazy(row[0], Math.max(args, count(row[3], '%')), () => declOf(key, row));
-    }
+    c = Catalogue.ofLazyEvents({
+      count: lines.length,
+      name: (i) => { const line = lines[i]!; return line.slice(0, line.indexOf('\t')); },
+      decl: (i) => declOf(key, lines[i]!),
+      fieldBound: (i) => {
+        const line = lines[i]!;
+        const [, b, c] = tabs(line);
+        return Math.max(c === b + 1 ? 0 : count(line.slice(b + 1, c), ';') + 1, count(line.slice(c + 1), '%'));
+      },
+    }, `builtin:qemu-${key}`);
     cache.set(key, c);
   }
   return c;

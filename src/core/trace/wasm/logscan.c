@@ -1,5 +1,7 @@
 /*
- * Hot loop of the log-backend reader, compiled to WebAssembly (see ../wasmScan.ts).
+ * Hot loops of the trace readers, compiled to WebAssembly (see ../wasmScan.ts): the
+ * log-backend line scanner, and at the end the simpletrace record scanner (scan_records),
+ * which shares the stages and the string dictionary.
  *
  * scan() walks complete lines of the input buffer. A line is taken here when it has a
  * `tid@sec.frac:` prefix, an ISO-8601 prefix or none, names a catalogue event whose
@@ -296,23 +298,37 @@ EXPORT(column_range) void column_range(u32 index, u32 k, u32 n) {
   range_min = (double)lo;
   range_max = (double)hi;
 }
+/* The range of the first n staged times of an event (column 0, doubles), for a store's time span. */
+EXPORT(time_range) void time_range(u32 index, u32 n) {
+  const double *c = (const double *)events[index].stage;
+  double lo = c[0], hi = c[0];
+  for (u32 r = 1; r < n; r++) {
+    double v = c[r];
+    lo = v < lo ? v : lo;
+    hi = v > hi ? v : hi;
+  }
+  range_min = lo;
+  range_max = hi;
+}
 EXPORT(range_min) double get_range_min(void) { return range_min; }
 EXPORT(range_max) double get_range_max(void) { return range_max; }
 
 /*
- * Integer column k's n values as kind 0 u8, 1 u16, 2 i32, 3 u32 or 4 f64: the address of
+ * Integer column k's n values as one of the PACK_ kinds: the address of
  * the packed values, or 0 when a value does not fit the kind (the caller then asks
  * column_range and widens).
  */
+enum { PACK_U8 = 0, PACK_U16 = 1, PACK_I32 = 2, PACK_U32 = 3, PACK_F64 = 4 };
+
 EXPORT(pack) void *pack(u32 index, u32 k, u32 n, u32 kind) {
   const int64_t *c = events[index].stage + k * STAGE_ROWS;
   uint64_t bad = 0;
   switch (kind) {
-    case 0: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 8; o[r] = (u8)v; } break; }
-    case 1: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 16; o[r] = (u16)v; } break; }
-    case 2: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) { int64_t v = c[r]; bad |= (uint64_t)(v - INT32_MIN) >> 32; o[r] = (int32_t)v; } break; }
-    case 3: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 32; o[r] = (u32)v; } break; }
-    default: { double *o = (double *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (double)c[r]; break; }
+    case PACK_U8: { u8 *o = pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 8; o[r] = (u8)v; } break; }
+    case PACK_U16: { u16 *o = (u16 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 16; o[r] = (u16)v; } break; }
+    case PACK_I32: { int32_t *o = (int32_t *)pack_buf; for (u32 r = 0; r < n; r++) { int64_t v = c[r]; bad |= (uint64_t)(v - INT32_MIN) >> 32; o[r] = (int32_t)v; } break; }
+    case PACK_U32: { u32 *o = (u32 *)pack_buf; for (u32 r = 0; r < n; r++) { uint64_t v = (uint64_t)c[r]; bad |= v >> 32; o[r] = (u32)v; } break; }
+    default: /* PACK_F64 */ { double *o = (double *)pack_buf; for (u32 r = 0; r < n; r++) o[r] = (double)c[r]; break; }
   }
   return bad ? 0 : pack_buf;
 }
@@ -609,7 +625,8 @@ static double rel_time(double sec, double ns) {
 static const u8 *parse_iso(const u8 *s, const u8 *end, double year, double *ts) {
   if (s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return 0;
   int mo = two(s + 5), d = two(s + 8), hh = two(s + 11), mi = two(s + 14), ss = two(s + 17);
-  if (mo < 0 || d < 0 || hh < 0 || mi < 0 || ss < 0) return 0;
+  /* Fields out of their ranges (month 13, hour 24, ...) are no time: the line is not prefixed. */
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || hh < 0 || hh > 23 || mi < 0 || mi > 59 || ss < 0 || ss > 60) return 0;
   const u8 *k = s + 19;
   double frac = 0;
   long nd = 0;
@@ -773,3 +790,188 @@ EXPORT(scan) const u8 *scan(const u8 *p, const u8 *end, double line_before) {
   line_no = (double)line;
   return p;
 }
+
+/* ---- simpletrace records ------------------------------------------------------------ */
+
+/*
+ * scan_records() takes simpletrace v4 event records (layout in ../simpletrace.ts) whose
+ * event id has a plan (set_record_plan): one op per declared argument reads it into the
+ * event's stage, as the JavaScript reader would store it. Every other record goes back to
+ * JavaScript (ST_SLOW): mapping and dropped-event records, ids without a plan, values at
+ * or beyond 2^53, records that end before their arguments. JavaScript reads that one
+ * record (and reports what is wrong with it, with its offset) and calls again.
+ */
+enum { R_SKIP = 0, R_SKIP_STR = 1, R_STR = 2, R_CHAR = 3, R_U8 = 4, R_S8 = 5, R_U16 = 6, R_S16 = 7, R_U32 = 8, R_S32 = 9, R_U64 = 10, R_S64 = 11 };
+/* scan_records() stopped at a record whose id has no plan yet (id in status_arg). */
+enum { ST_NEED_PLAN = 5, RECORD_IDS = 1 << 16, RECORD_TO_JS = 0xffffffffu, MAX_RECORD = 256u << 20 };
+
+typedef struct {
+  /* 0: not asked yet; RECORD_TO_JS: always sent back; else the event's index + 1. */
+  u32 event;
+  u32 nops;
+  /* nops pairs (op, field). */
+  const u8 *ops;
+} RecordPlan;
+
+static RecordPlan *record_plans;
+static u32 *planned_ids;
+static u32 n_planned;
+
+HOT u32 rd32(const u8 *p) {
+  u32 v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+/*
+ * Plan for event id `id` of the current file: event is the catalogue index + 1 (or
+ * RECORD_TO_JS), ops nops (op, field) pairs in this memory, nfields the event's fields.
+ */
+EXPORT(set_record_plan) int set_record_plan(u32 id, u32 event, const u8 *ops, u32 nops, u32 nfields) {
+  if (!record_plans) {
+    record_plans = bump_zero(RECORD_IDS * sizeof(RecordPlan));
+    planned_ids = bump(RECORD_IDS * 4);
+    if (!record_plans || !planned_ids) { record_plans = 0; return -1; }
+  }
+  if (id >= RECORD_IDS) return -1;
+  RecordPlan *rp = &record_plans[id];
+  if (rp->event == 0) planned_ids[n_planned++] = id;
+  rp->event = event;
+  rp->ops = ops;
+  rp->nops = nops;
+  if (event != RECORD_TO_JS) events[event - 1].nfields = nfields;
+  return 0;
+}
+
+/* Forgets every record plan (another file maps its ids to other events). */
+EXPORT(reset_record_plans) void reset_record_plans(void) {
+  for (u32 k = 0; k < n_planned; k++) record_plans[planned_ids[k]].event = 0;
+  n_planned = 0;
+}
+
+HOT int thread_code(uint64_t tid) {
+  if (tid != last_tid) {
+    u32 slot = (u32)tid & (SLOTS - 1);
+    if (tid_keys[slot] != tid) { tid_keys[slot] = tid; tid_codes[slot] = js_tid_code(to_double(tid)); }
+    last_tid = tid;
+    last_tid_code = tid_codes[slot];
+  }
+  return last_tid_code;
+}
+
+/* Nanoseconds from the store's first event: the same double operations as the JavaScript reader. */
+HOT double record_time(u32 hi, u32 lo) {
+  if (!has_base) return js_first_time((double)hi, (double)lo);
+  return ((double)hi - base_sec) * 4294967296.0 + ((double)lo - base_ns);
+}
+
+/*
+ * Takes records from p while whole ones are there (end: the input's end; offset: the
+ * file offset of p). Returns where it stopped: end or the start of a partial record
+ * (ST_END), a record for JavaScript (ST_SLOW) or without a plan (ST_NEED_PLAN), or the
+ * next record after a row that filled a stage (ST_FULL) or the string log (ST_STRINGS).
+ */
+EXPORT(scan_records) const u8 *scan_records(const u8 *p, const u8 *end, double offset) {
+  lines_taken = 0;
+  int64_t to_file = (int64_t)offset - (int64_t)(uintptr_t)p;
+  while (end - p >= 32) {
+    if (rd32(p) != 1 || rd32(p + 4) != 0) goto slow;
+    u32 length = rd32(p + 24);
+    if (length < 24 || length > MAX_RECORD) goto slow;
+    if ((uint64_t)(end - p) < 8ull + length) break;
+    u32 id = rd32(p + 8);
+    if (rd32(p + 12) != 0 || id >= RECORD_IDS) goto slow;
+    const RecordPlan *rp = record_plans ? &record_plans[id] : 0;
+    if (!rp || rp->event == 0) { status = ST_NEED_PLAN; status_arg = id; return p; }
+    if (rp->event == RECORD_TO_JS) goto slow;
+    u32 idx = rp->event - 1;
+    Event *ev = &events[idx];
+    if (!ev->stage) {
+      ev->stage = bump((3 + ev->nfields) * STAGE_ROWS * 8);
+      if (!ev->stage) goto slow;
+    }
+    int64_t *row = ev->stage + ev->staged;
+    const u8 *a = p + 32, *e = p + 8 + length;
+    const u8 *op = rp->ops;
+    for (u32 k = 0; k < rp->nops; k++, op += 2) {
+      int64_t *out = row + (3 + (u32)op[1]) * STAGE_ROWS;
+      if (op[0] == R_STR || op[0] == R_SKIP_STR) {
+        if (e - a < 4) goto slow;
+        u32 len = rd32(a);
+        if ((uint64_t)(e - a - 4) < len) goto slow;
+        if (op[0] == R_STR) {
+          int sid = intern(a + 4, a + 4 + len);
+          if (sid < 0) goto slow;
+          *out = sid;
+        }
+        a += 4 + len;
+        continue;
+      }
+      if (e - a < 8) goto slow;
+      u32 lo = rd32(a), hi = rd32(a + 4);
+      a += 8;
+      switch (op[0]) {
+        case R_SKIP: break;
+        case R_U64: if (hi >= 0x200000) goto slow; *out = (int64_t)((uint64_t)hi << 32 | lo); break;
+        case R_S64: {
+          int64_t v = (int64_t)((uint64_t)hi << 32 | lo);
+          if (v >= 0 ? hi >= 0x200000 : v < -9007199254740991ll) goto slow;
+          *out = v;
+          break;
+        }
+        case R_U32: *out = lo; break;
+        case R_S32: *out = (int32_t)lo; break;
+        case R_U8: *out = lo & 0xff; break;
+        case R_S8: *out = (int8_t)lo; break;
+        case R_U16: *out = lo & 0xffff; break;
+        case R_S16: *out = (int16_t)lo; break;
+        case R_CHAR: {
+          /* %c of an integer: its low byte, first in little-endian order. */
+          int sid = intern(a - 8, a - 7);
+          if (sid < 0) goto slow;
+          *out = sid;
+          break;
+        }
+        default: goto slow;
+      }
+    }
+    ((double *)ev->stage)[ev->staged] = record_time(rd32(p + 20), rd32(p + 16));
+    row[STAGE_ROWS] = to_file + (int64_t)(uintptr_t)p;
+    row[2 * STAGE_ROWS] = thread_code(rd32(p + 28));
+    lines_taken++;
+    if (!ev->dirty) { ev->dirty = 1; dirty[n_dirty++] = idx; }
+    p = e;
+    if (++ev->staged == STAGE_ROWS) { status = ST_FULL; status_arg = idx; return p; }
+    if (n_new == NEW_STRINGS) { status = ST_STRINGS; return p; }
+  }
+  status = ST_END;
+  return p;
+slow:
+  status = ST_SLOW;
+  return p;
+}
+
+/* ---- numbers shared with JavaScript ----------------------------------------------- */
+
+/*
+ * Every number of the interface that JavaScript spells too (wasmScan.ts, simpletrace.ts),
+ * by its name here; wasmConstants.test.ts checks that each TypeScript copy is equal.
+ */
+typedef struct {
+  const char *name;
+  u32 value;
+} SharedConstant;
+
+#define SHARED(name) { #name, name }
+static const SharedConstant shared_constants[] = {
+  SHARED(OP_END), SHARED(OP_LIT), SHARED(OP_INT), SHARED(OP_UINT), SHARED(OP_HEX), SHARED(OP_HEXALT), SHARED(OP_PTR), SHARED(OP_STR),
+  SHARED(ST_END), SHARED(ST_SLOW), SHARED(ST_FULL), SHARED(ST_NEED_PROGRAM), SHARED(ST_STRINGS), SHARED(ST_NEED_PLAN),
+  SHARED(PACK_U8), SHARED(PACK_U16), SHARED(PACK_I32), SHARED(PACK_U32), SHARED(PACK_F64),
+  SHARED(R_SKIP), SHARED(R_SKIP_STR), SHARED(R_STR), SHARED(R_CHAR), SHARED(R_U8), SHARED(R_S8), SHARED(R_U16), SHARED(R_S16),
+  SHARED(R_U32), SHARED(R_S32), SHARED(R_U64), SHARED(R_S64),
+  SHARED(RECORD_TO_JS),
+};
+
+/* The table: shared_constant_count() entries of { name: NUL-terminated text, value: u32 }. */
+EXPORT(shared_constants) const SharedConstant *get_shared_constants(void) { return shared_constants; }
+EXPORT(shared_constant_count) u32 get_shared_constant_count(void) { return sizeof shared_constants / sizeof shared_constants[0]; }

@@ -5,10 +5,11 @@
  */
 import type { MultifdSide, SyncRound } from '../../../core/analysis/model';
 import { emptyBuckets, type SideIndex } from '../../../core/analysis/sideIndex';
+import { formatBytes, formatDuration, formatTimeAt, timeScale } from '../../../core/units';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
 import type { Palette } from '../theme';
-import { formatTime, tickStep } from '../timeAxis';
-import { fmtBytes, fmtUs, plotWindow, type ViewData } from '../viewData';
+import { axisTime, tickStep } from '../timeAxis';
+import { plotWindow, type ViewData } from '../viewData';
 
 const LANE_H = 22;
 const GAP = 6;
@@ -137,25 +138,18 @@ export class LanesPanel implements PanelRenderer {
   }
 
   hover(x: number, y: number, w: number): string | null {
+    const pw = w - LABEL_W;
     const sync = this.syncAt(x, y, w);
-    if (sync) {
-      const { round, side } = sync;
-      const span = this.data.axis.visible[1] - this.data.axis.visible[0];
-      return [
-        `multifd_${side.side === 'src' ? 'send' : 'recv'}_sync_main (packet num ${round.packetNum}) at ${formatTime(round.t, span)}, round took ${fmtUs(round.t - round.startNs)}`,
-        ...round.waits.map((wt) => `  channel ${wt.channel}: ${fmtUs(wt.waitNs)} until the next step`),
-        `click opens line ${round.line}`,
-      ].join('\n');
-    }
+    if (sync) return [...syncRoundText(sync.round, sync.side, (t) => axisTime(this.data.axis, t, pw)), `click opens line ${sync.round.line}`].join('\n');
     const h = this.hit(x, y, w);
     if (!h) return null;
     const s = h.lane.side, p = s.packets, i = h.i;
-    const span = this.data.axis.visible[1] - this.data.axis.visible[0];
     const transit = s.side === 'src' ? this.data.index.transit?.transitNs[i] : undefined;
     const lines = [
-      `${s.side === 'src' ? 'send' : 'recv'} channel ${s.channels[h.lane.k]} · packet ${p.packetNum[i]} at ${formatTime(p.t[i]!, span)}`,
-      `normal pages ${s.knows.normalPages ? p.normal[i] : 'n/a'} · zero pages ${s.knows.zeroPages ? p.zero[i] : 'n/a'} · ${fmtBytes(p.bytes[i]!)} · flags 0x${p.flags[i]!.toString(16)}`,
-      ...(transit !== undefined && Number.isFinite(transit) ? [`transit ${fmtUs(transit)}`] : []),
+      `${s.side === 'src' ? 'send' : 'recv'} channel ${s.channels[h.lane.k]} · packet ${p.packetNum[i]} at ${axisTime(this.data.axis, p.t[i]!, pw)}`,
+      `normal pages ${s.knows.normalPages ? p.normal[i] : 'n/a'} · zero pages ${s.knows.zeroPages ? p.zero[i] : 'n/a'} · payload ${formatBytes(p.bytes[i]!)}`,
+      `flags ${multifdFlagsText(p.flags[i]!)}`,
+      ...(transit !== undefined && Number.isFinite(transit) ? [`transit to the destination ${formatDuration(transit)}`] : []),
       h.count > 1 ? `${h.count} packets in this pixel; click opens the first (line ${p.line[i]})` : `click opens line ${p.line[i]}`,
     ];
     return lines.join('\n');
@@ -183,18 +177,72 @@ export class LanesPanel implements PanelRenderer {
   }
 }
 
-/** Tick labels of the visible window along the top of a panel. */
+/**
+ * Tick labels of the visible window along the top of a panel, in one unit with the decimals
+ * the step needs. A label is centred on its tick, moved inside where it would run past the
+ * plot's edges; a label that would overlap the one before is left out.
+ */
 export function drawTimeRuler(ctx: CanvasRenderingContext2D, data: ViewData, w: number, h: number, pal: Palette): void {
   const [t0, t1] = data.axis.visible;
   const pw = w - LABEL_W;
   const step = tickStep(t1 - t0, Math.max(2, Math.floor(pw / 110)));
+  const scale = timeScale(t1 - t0, step);
   ctx.fillStyle = pal.muted;
   ctx.strokeStyle = pal.grid;
   ctx.textBaseline = 'middle';
-  for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) {
+  let prevEnd = -Infinity;
+  for (let k = Math.ceil(t0 / step); k * step <= t1; k++) {
+    const t = k * step;
     const x = LABEL_W + data.axis.xAt(t, pw);
     ctx.beginPath(); ctx.moveTo(Math.round(x) + 0.5, h - 5); ctx.lineTo(Math.round(x) + 0.5, h); ctx.stroke();
-    ctx.fillText(formatTime(t, t1 - t0), x + 3, h / 2 - 1);
+    const text = formatTimeAt(t, scale);
+    const tw = ctx.measureText(text).width;
+    const lx = Math.max(LABEL_W + 2, Math.min(x - tw / 2, w - 2 - tw));
+    if (lx < prevEnd + 8) continue;
+    ctx.fillText(text, lx, h / 2 - 1);
+    prevEnd = lx + tw;
   }
 }
 
+/** QEMU's MULTIFD_FLAG_* bits (migration/multifd.h; the same values from 7.x to 10.x). */
+const COMPRESSION: Record<number, string> = { 1: 'zlib', 2: 'zstd', 4: 'qpl', 8: 'uadk', 16: 'qatzip' };
+
+/** A packet's flags as QEMU defines them: "0x1: sync (MULTIFD_FLAG_SYNC, …)". */
+export function multifdFlagsText(flags: number): string {
+  const parts: string[] = [];
+  if (flags & 0x1) parts.push('sync (MULTIFD_FLAG_SYNC: this channel\'s packet of a multifd sync round)');
+  const comp = (flags >> 1) & 0x1f;
+  if (comp) parts.push(`compression ${COMPRESSION[comp] ?? `method ${comp}`}`);
+  if (flags & 0x40) parts.push('device state (MULTIFD_FLAG_DEVICE_STATE)');
+  const rest = flags & ~0x7f;
+  if (rest) parts.push(`unknown bits 0x${rest.toString(16)}`);
+  return `0x${flags.toString(16)}${parts.length ? `: ${parts.join(', ')}` : ' (a page packet, not compressed)'}`;
+}
+
+/**
+ * A sync round step by step, in the order the main thread takes them. The source signals
+ * each channel to send its sync packet, then waits for each to have sent it; the
+ * destination waits until every channel has received its sync packet (one semaphore: the
+ * n-th wait ends when any channel arrives), then signals each to go on.
+ */
+export function syncRoundText(round: SyncRound, side: MultifdSide, at: (t: number) => string): string[] {
+  const dir = side.side === 'src' ? 'send' : 'recv';
+  const lines = [`sync round at ${at(round.t)} (multifd_${dir}_sync_main, packet num ${round.packetNum}), ${formatDuration(round.t - round.startNs)} from its first step`];
+  const steps: { kind: 'signal' | 'wait'; waits: SyncRound['waits'][number][] }[] = [];
+  for (const w of round.waits) {
+    const last = steps[steps.length - 1];
+    if (last?.kind === w.kind) last.waits.push(w); else steps.push({ kind: w.kind, waits: [w] });
+  }
+  const what = {
+    src: { signal: 'asks each channel for its sync packet (flag 0x1)', wait: 'waits for each channel to have sent it' },
+    dst: { signal: 'lets each channel go on', wait: 'waits until every channel has received its sync packet' },
+  }[side.side];
+  steps.forEach((st, n) => {
+    const end = steps[n + 1]?.waits[0]?.t ?? round.t;
+    const channels = st.waits.map((w) => w.channel).join(', ');
+    lines.push(`${n + 1}. ${st.kind} (multifd_${dir}_sync_main_${st.kind}): the main thread ${what[st.kind]}, ${formatDuration(end - st.waits[0]!.t)}`);
+    if (side.side === 'src' && st.kind === 'wait') lines.push(`   ${st.waits.map((w) => `channel ${w.channel}: ${formatDuration(w.waitNs)}`).join(' · ')}`);
+    else lines.push(`   ${side.side === 'dst' && st.kind === 'wait' ? `${st.waits.length} waits` : `channels ${channels}`}`);
+  });
+  return lines;
+}

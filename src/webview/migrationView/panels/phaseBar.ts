@@ -3,7 +3,7 @@ import type { Phase, Side } from '../../../core/analysis/model';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
 import { drawTimeRuler } from './lanes';
 import type { Palette } from '../theme';
-import { formatTime } from '../timeAxis';
+import { axisTime } from '../timeAxis';
 import { plotWindow, type ViewData } from '../viewData';
 
 const ROW = 22;
@@ -72,8 +72,7 @@ export class PhaseBar implements PanelRenderer {
   hover(x: number, y: number, w: number): string | null {
     const p = this.at(x, y, w);
     if (!p) return null;
-    const span = this.data.axis.visible[1] - this.data.axis.visible[0];
-    return `${p.side === 'src' ? 'source' : 'destination'}: ${p.state} at ${formatTime(p.t, span)} (${p.from === 'qmp' ? 'QMP event' : `trace line ${p.line}`})`;
+    return `${p.side === 'src' ? 'source' : 'destination'}: ${p.state} at ${axisTime(this.data.axis, p.t, w - LABEL_W)} (${p.from === 'qmp' ? 'QMP event' : `trace line ${p.line}`})`;
   }
 
   click(x: number, y: number, w: number): void {

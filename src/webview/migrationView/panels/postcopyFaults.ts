@@ -7,13 +7,16 @@ import { SHARED_KINDS, type PostcopyData } from '../../../core/analysis/model';
 import { lowerBound } from '../../../core/analysis/prefix';
 import { LABEL_W, type PanelRenderer } from '../timeCanvas';
 import type { Palette } from '../theme';
-import { formatTime } from '../timeAxis';
-import { fmtUs, plotWindow, type ViewData } from '../viewData';
+import { formatDuration } from '../../../core/units';
+import { axisTime } from '../timeAxis';
+import { plotWindow, type ViewData } from '../viewData';
 
 const BAND = 110;
-/** Band height of a RAMBlock that only had pages placed, no faults. */
-const SMALL_BAND = 26;
-const SHARED_H = 24;
+/** Band height of a RAMBlock that only had pages placed, no faults: room for its name on two lines. */
+const SMALL_BAND = 32;
+/** The shared-page strip: one row of marks per kind (SHARED_KINDS order). */
+const SHARED_ROW = 5;
+const SHARED_H = 4 + SHARED_ROW * 5 + 2;
 const TOP = 4;
 /** Above this many visible points a scatter draws every k-th (said in its label). */
 const MAX_POINTS = 200_000;
@@ -64,10 +67,12 @@ export class PostcopyFaultsPanel implements PanelRenderer {
     ctx.textBaseline = 'top';
     for (const b of this.bands) {
       ctx.fillStyle = pal.fg;
-      ctx.fillText(clip(this.pc.ramBlocks[b.rb] ?? '?', 16), 6, b.y + 4);
+      // Long RAMBlock names (/rom@etc/acpi/tables) wrap at their separators; the tooltip has the whole name.
+      const lines = wrapLabel(ctx, this.pc.ramBlocks[b.rb] ?? '?', LABEL_W - 10, b.h >= BAND ? 4 : 2);
+      lines.forEach((line, i) => ctx.fillText(line, 6, b.y + 4 + i * 13));
       if (b.h >= BAND) {
         ctx.fillStyle = pal.muted;
-        ctx.fillText(`0x${Math.floor(b.hi).toString(16)}`, 6, b.y + 20);
+        ctx.fillText(`0x${Math.floor(b.hi).toString(16)}`, 6, b.y + 8 + lines.length * 13);
         ctx.textBaseline = 'bottom';
         ctx.fillText(`0x${Math.floor(b.lo).toString(16)}`, 6, b.y + b.h - 3);
         ctx.textBaseline = 'top';
@@ -108,8 +113,9 @@ export class PostcopyFaultsPanel implements PanelRenderer {
     const a = lowerBound(s.t, t0), e = lowerBound(s.t, t1);
     const step = Math.max(1, Math.ceil((e - a) / MAX_POINTS));
     for (let i = a; i < e; i += step) {
-      ctx.fillStyle = pal.series[s.kind[i]! % pal.series.length]!;
-      ctx.fillRect(x(s.t[i]!), y + 3 + (s.kind[i]! % 3) * 6, 2, 6);
+      const k = s.kind[i]!;
+      ctx.fillStyle = pal.shared[k % pal.shared.length]!;
+      ctx.fillRect(x(s.t[i]!), y + 3 + k * SHARED_ROW, 2, SHARED_ROW - 1);
     }
   }
 
@@ -134,17 +140,24 @@ export class PostcopyFaultsPanel implements PanelRenderer {
   }
 
   hover(x: number, y: number, w: number): string | null {
+    if (x < LABEL_W) {
+      const b = this.bands.find((band) => y >= band.y && y < band.y + band.h);
+      if (!b) return y >= this.sharedY && y < this.sharedY + SHARED_H ? 'shared pages: vhost-user back-ends\' page requests and wake-ups (kinds in the legend below)' : null;
+      const faults = this.pc.faults.rb.reduce((n, rb) => n + (rb === b.rb ? 1 : 0), 0);
+      return `RAMBlock ${this.pc.ramBlocks[b.rb] ?? '?'}\noffsets 0x${Math.floor(b.lo).toString(16)} – 0x${Math.floor(b.hi).toString(16)} shown · ${faults} faults`;
+    }
     const h = this.nearest(x, y, w);
     if (!h) return null;
-    const span = this.data.axis.visible[1] - this.data.axis.visible[0];
+    const at = (t: number): string => axisTime(this.data.axis, t, w - LABEL_W);
     if (h.kind === 'shared') {
       const s = this.pc.shared;
-      return `${SHARED_KINDS[s.kind[h.i]!]} ${this.pc.ramBlocks[s.rb[h.i]!] ?? '?'} + 0x${s.offset[h.i]!.toString(16)}\nat ${formatTime(s.t[h.i]!, span)} · click opens line ${s.line[h.i]}`;
+      return `${SHARED_KINDS[s.kind[h.i]!]} ${this.pc.ramBlocks[s.rb[h.i]!] ?? '?'} + 0x${s.offset[h.i]!.toString(16)}\nat ${at(s.t[h.i]!)} · click opens line ${s.line[h.i]}`;
     }
     const f = this.pc.faults;
+    const l = f.latencyNs[h.i]!;
     return [
       `fault ${this.pc.ramBlocks[f.rb[h.i]!] ?? '?'} + 0x${f.offset[h.i]!.toString(16)} · thread ${f.tid[h.i]}`,
-      `requested at ${formatTime(f.t[h.i]!, span)} · placed after ${fmtUs(f.latencyNs[h.i]!)}`,
+      `requested at ${at(f.t[h.i]!)} · ${Number.isFinite(l) ? `placed after ${formatDuration(l)}` : 'never placed in the trace'}`,
       `click opens line ${f.line[h.i]}`,
     ].join('\n');
   }
@@ -157,7 +170,30 @@ export class PostcopyFaultsPanel implements PanelRenderer {
 
 function clamp01(v: number): number { return v < 0 ? 0 : v > 1 ? 1 : v; }
 
-function clip(s: string, n: number): string { return s.length > n ? `${s.slice(0, n - 1)}…` : s; }
+/**
+ * A label in lines no wider than maxW: broken after a separator (/ @ . - _ :) where one is
+ * near, else between characters; the last line ends in … when the text does not fit.
+ */
+export function wrapLabel(ctx: Pick<CanvasRenderingContext2D, 'measureText'>, text: string, maxW: number, maxLines: number): string[] {
+  const fits = (t: string): boolean => ctx.measureText(t).width <= maxW;
+  const lines: string[] = [];
+  let rest = text;
+  while (rest && lines.length < maxLines) {
+    if (fits(rest)) { lines.push(rest); rest = ''; break; }
+    let n = 1;
+    while (n < rest.length && fits(rest.slice(0, n + 1))) n++;
+    const sep = Math.max(...['/', '@', '.', '-', '_', ':'].map((c) => rest.lastIndexOf(c, n - 1)));
+    const cut = sep >= n / 2 ? sep + 1 : n;
+    lines.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  if (rest) {
+    let last = lines.pop() ?? '';
+    while (last && !fits(`${last}…`)) last = last.slice(0, -1);
+    lines.push(`${last}…`);
+  }
+  return lines;
+}
 
 function closest(ts: Float64Array, t: number, tol: number): number {
   const i = lowerBound(ts, t - tol);

@@ -7,8 +7,9 @@ import { lowerBound } from '../../../core/analysis/prefix';
 import type { PostcopySummary } from '../../../core/analysis/summary';
 import { el } from '../../shared/host';
 import type { Palette } from '../theme';
+import { formatMillis } from '../../../core/units';
 
-const HIST_W = 360;
+const HIST_W = 440;
 const HIST_H = 120;
 
 function countTable(title: string, rows: readonly { key: string; count: number }[], testId: string): HTMLElement {
@@ -40,7 +41,7 @@ export function renderPostcopyStats(root: HTMLElement, pc: PostcopyData, s: Post
     ctx.font = pal.font;
     const max = Math.max(1, ...bins);
     const bw = (HIST_W - 20) / 8;
-    const labels = ['1µs', '10µs', '100µs', '1ms', '10ms', '100ms', '1s', '10s'];
+    const labels = ['1 µs', '10 µs', '100 µs', '1 ms', '10 ms', '100 ms', '1 s', '10 s'];
     bins.forEach((n, i) => {
       const h = ((HIST_H - 34) * n) / max;
       ctx.fillStyle = pal.heat[Math.round((i * 10) / 7)]!;
@@ -58,10 +59,20 @@ export function renderPostcopyStats(root: HTMLElement, pc: PostcopyData, s: Post
   box.append(countTable('faults per RAMBlock', s.faultsPerRamBlock, 'faults-per-ramblock'));
   box.append(countTable('faults per thread', s.faultsPerThread.slice(0, 10), 'faults-per-thread'));
   box.append(countTable('hot pages', s.hotPages, 'hot-pages'));
-  const sharedRows = s.sharedPage ? Object.entries(s.sharedPage).map(([key, count]) => ({ key, count })) : [];
-  box.append(countTable('shared pages (vhost-user)', sharedRows, 'shared-pages'));
+  // Shared-page traffic exists only with vhost-user back-ends that support postcopy: a run without any says so in one line.
+  const sharedTraced = pc.shared.t.length > 0;
+  if (sharedTraced) {
+    const rows = Object.entries(s.sharedPage ?? {}).filter(([, count]) => count > 0).map(([key, count]) => ({ key, count }));
+    box.append(countTable('shared pages (vhost-user)', rows, 'shared-pages'));
+  }
   root.append(box);
-  const facts = [`blocktime total: ${s.blocktimeTotal === null ? 'n/a (not traced)' : String(s.blocktimeTotal)}`, ...s.limits];
+  const facts = [
+    s.blocktimeTotal === null
+      ? 'blocktime: n/a (postcopy_ram_incoming_cleanup_blocktime not traced; it needs the postcopy-blocktime capability)'
+      : `blocktime: ${formatMillis(s.blocktimeTotal)}, QEMU's postcopy-blocktime: the time during which every vCPU was blocked on a missing page (postcopy_ram_incoming_cleanup_blocktime)`,
+    ...(sharedTraced ? [] : ['shared pages with vhost-user back-ends: none (no postcopy_request_shared_page, postcopy_wake_shared or vhost_user_postcopy_* events in the destination trace)']),
+    ...s.limits,
+  ];
   for (const line of facts) root.append(el('p', line, 'note'));
   return hist;
 }

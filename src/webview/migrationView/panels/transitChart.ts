@@ -6,7 +6,7 @@
 import type { SummaryIndex } from '../../../core/analysis/summary';
 import type { Palette } from '../theme';
 
-const DECADES = ['<10µs', '10µs', '100µs', '1ms', '10ms', '100ms', '≥1s'];
+const DECADES = ['< 10 µs', '10 µs', '100 µs', '1 ms', '10 ms', '100 ms', '≥ 1 s'];
 const CELL_W = 58;
 const ROW_H = 18;
 const LEFT = 70;
