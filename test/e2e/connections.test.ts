@@ -27,9 +27,7 @@ async function connectionsView(t: TestContext, workspace: string, logName: strin
     await wb.close();
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
+  await wb.showViewContainer('QEMU Migration');
   await wb.page.locator('.pane-header', { hasText: 'Connections' }).waitFor({ state: 'visible', timeout: 30_000 });
   await wb.setSideBarWidth(sideBarWidth);
   await wb.page.locator('.pane-header', { hasText: 'Recordings' }).click();

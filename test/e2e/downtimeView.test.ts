@@ -50,10 +50,7 @@ test('downtime waterfall in code-server', { timeout: 600_000 }, async (t) => {
     await wb.close();
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
-  await wb.setSideBarWidth(300);
+  await wb.showViewContainer('QEMU Migration', 300);
   const frame = viewFrame(wb);
   const panel = frame.locator('details[data-panel="downtime"]');
 

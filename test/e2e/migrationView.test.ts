@@ -51,10 +51,7 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
     await wb.close();
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
-  await wb.setSideBarWidth(380);
+  await wb.showViewContainer('QEMU Migration', 380);
 
   const expected = analyze(join(recordings, 'precopy-multifd'));
   const frame = viewFrame(wb);

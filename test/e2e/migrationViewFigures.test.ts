@@ -60,10 +60,7 @@ test('migration view figures beside QEMU\'s, and the catalogue said aloud, in co
     await wb.close();
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
-  await wb.setSideBarWidth(330);
+  await wb.showViewContainer('QEMU Migration', 330);
   const frame = viewFrame(wb);
   await openRow(wb, 'precopy-multifd');
   await frame.locator('[data-testid="qemu-src-multifd-bytes"]').waitFor({ timeout: 90_000 });

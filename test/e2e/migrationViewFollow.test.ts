@@ -60,9 +60,7 @@ test('migration view lifetime in code-server: hidden and shown, following a grow
     await wb.close();
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
+  await wb.showViewContainer('QEMU Migration');
   const frame = viewFrame(wb);
 
   await t.test('a tab hidden and shown again is answered from the model kept: the traces are not read again', async () => {

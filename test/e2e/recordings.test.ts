@@ -78,9 +78,7 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
   t.diagnostic(`workbench up in ${Date.now() - started} ms`);
 
   await t.test('the QEMU Migration container is in the activity bar', async () => {
-    const item = wb.activityBarItem('QEMU Migration');
-    await item.waitFor({ state: 'visible', timeout: 30_000 });
-    await item.click();
+    await wb.showViewContainer('QEMU Migration');
     await wb.page.locator('.pane-header', { hasText: 'Recordings' }).waitFor({ state: 'visible', timeout: 30_000 });
     await wb.setSideBarWidth(520);
   });
@@ -168,10 +166,7 @@ test('an untrusted workspace lists recordings but the lab refuses to launch QEMU
   await wb.openWorkbench(workspace);
   await wb.page.locator('.statusbar', { hasText: 'Restricted Mode' }).waitFor({ timeout: 30_000 });
 
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
-  await wb.setSideBarWidth(520);
+  await wb.showViewContainer('QEMU Migration', 520);
   const rows = wb.viewRows('Recordings');
   await rows.filter({ hasText: 'Lab Recordings' }).waitFor({ timeout: 30_000 });
 

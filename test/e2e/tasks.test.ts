@@ -47,10 +47,7 @@ test('Run Task lists the qemu-migration tasks; the compound shows its QEMUs, the
     await rm(root, { recursive: true, force: true });
   });
   await wb.openWorkbench(workspace);
-  const item = wb.activityBarItem('QEMU Migration');
-  await item.waitFor({ state: 'visible', timeout: 30_000 });
-  await item.click();
-  await wb.setSideBarWidth(560);
+  await wb.showViewContainer('QEMU Migration', 560);
 
   // "Run Task": the type's folder, then its tasks.
   const input = wb.page.locator('.quick-input-widget input');

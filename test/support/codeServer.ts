@@ -238,6 +238,14 @@ export class Workbench {
     return until(`a notification matching ${String(pattern)}`, timeoutMs, async () => (await this.notifications()).find((n) => pattern.test(n)));
   }
 
+  /** Shows a view container (by its activity bar title) in the primary side bar, `width` pixels wide when given. */
+  async showViewContainer(title: string, width?: number): Promise<void> {
+    const item = this.activityBarItem(title);
+    await item.waitFor({ state: 'visible', timeout: 30_000 });
+    await item.click();
+    if (width !== undefined) await this.setSideBarWidth(width);
+  }
+
   /** The activity bar entry of a view container, by its title. */
   activityBarItem(title: string): Locator {
     return this.page.locator('.activitybar .action-item a.action-label').and(this.page.locator(`[aria-label^="${title}"]`)).first();
