@@ -71,8 +71,10 @@ if [ ! -f "$SRC_DIR/.unpacked" ]; then
   log "QEMU $VERSION source tree into $SRC_DIR"
   dl=$(mktemp -d)
   # Only the orig tarball is needed (and served); its checksum comes from the signed Sources index.
+  # awk reads apt-cache's whole output (an early exit would end apt-cache by SIGPIPE, and pipefail
+  # would take that for a failure).
   want=$(apt-cache "${APT_OPTS[@]}" showsrc qemu | awk -v f="$TARBALL" -v v="$DEB_VERSION" \
-    '/^Version:/{ver=$2} /^Checksums-Sha256:/{on=1;next} /^[^ ]/{on=0} on && ver==v && $3==f {print $1; exit}')
+    '/^Version:/{ver=$2} /^Checksums-Sha256:/{on=1;next} /^[^ ]/{on=0} on && ver==v && $3==f && sum=="" {sum=$1} END{print sum}')
   [ -n "$want" ] || { echo "setup: no checksum for $TARBALL in bookworm-backports' Sources" >&2; exit 1; }
   (cd "$dl" && apt-get "${APT_OPTS[@]}" -q source --download-only "qemu=$DEB_VERSION" >/dev/null 2>&1 || true)
   [ -f "$dl/$TARBALL" ] || { echo "setup: apt-get source did not fetch $TARBALL" >&2; exit 1; }
@@ -87,7 +89,7 @@ fi
 BRIDGE="$SRC_DIR/build/tests/vhost-user-bridge"
 if [ ! -f "$SRC_DIR/.bridge-built" ] || [ ! -x "$BRIDGE" ]; then
   log "tests/vhost-user-bridge from QEMU $VERSION's source (about a minute)"
-  meson_py=$(find "$MESON_DIR/usr/lib" -maxdepth 3 -type d -name dist-packages | head -n 1)
+  meson_py=$(find "$MESON_DIR/usr/lib" -maxdepth 3 -type d -name dist-packages -print -quit)
   rm -rf "$SRC_DIR/build"
   mkdir -p "$SRC_DIR/build"
   # Debian's python3 (meson's and QEMU's configure's target); the +ds tarball lacks firmware blobs

@@ -4,7 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-echo "[test] lint";      npx eslint .
-echo "[test] dead code"; npx knip
+echo "[test] lint and dead code"; npm run -s lint
 echo "[test] typecheck"; npx tsc --noEmit -p .
 echo "[test] suites";    node scripts/run-tests.mjs "$@"

@@ -101,6 +101,17 @@ export function qemuSourceDir(): string | undefined {
   return dir === undefined ? undefined : expandHome(dir);
 }
 
+/**
+ * Build folders where a QEMU build's `tests/vhost-user-bridge` is looked for, in order: the build
+ * folder, then `build/` in the source folder (both from user settings only when untrusted: they
+ * name a program to run).
+ */
+export function qemuBuildDirs(): string[] {
+  const source = asString(value('qemuSourceFolder', { restricted: true }));
+  const dirs = [qemuBuildDir(), source !== undefined ? path.join(expandHome(source), 'build') : undefined];
+  return dirs.filter((d): d is string => d !== undefined);
+}
+
 export function socketSearchDirs(): string[] {
   return (asStrings(value('socketSearchFolders')) ?? []).map(expandHome);
 }

@@ -9,6 +9,7 @@ import type { WorkbenchContext } from './context';
 import { pickLabOptions } from './labOptionsPick';
 import { pickLabQemus } from './labQemuPick';
 import { revealUri } from './recordings';
+import { formatMillis } from '../core/units';
 
 
 async function pickScenario(): Promise<LabScenario | undefined> {
@@ -56,14 +57,15 @@ async function runLabCommand(ctx: WorkbenchContext): Promise<void> {
         // reload): either way the run stops its process groups and removes its sockets, and
         // deactivate waits for that through the tracked promise.
         const result = await ctx.lifetime.track(runLab(
-          { scenario, outDir: outDir.fsPath, qemu: qemus.src, dstQemu: qemus.dst, testpmdBinary: config.testpmdBinary(), ...choices },
+          { scenario, outDir: outDir.fsPath, qemu: qemus.src, dstQemu: qemus.dst, testpmdBinary: config.testpmdBinary(), qemuBuildDirs: config.qemuBuildDirs(), ...choices },
           {
             signal: AbortSignal.any([abort.signal, ctx.lifetime.signal]),
             log: (line) => ctx.log.info(`[lab] ${line}`),
             progress: (step) => progress.report({ message: step }),
           },
         ));
-        return { kind: 'completed', durationMs: result.durationMs };
+        const totalTime = result.finalQueryMigrate.src?.['total-time'];
+        return { kind: 'completed', durationMs: result.durationMs, ...(totalTime !== undefined ? { migrationMs: totalTime } : {}) };
       } catch (err) {
         const failure = describeFailure(err);
         ctx.log.error(`lab ${scenario} ${failure.kind}: ${failure.message}`);
@@ -81,7 +83,8 @@ async function runLabCommand(ctx: WorkbenchContext): Promise<void> {
 }
 
 type LabOutcome =
-  | { kind: 'completed'; durationMs: number }
+  /** durationMs: the run's wall time; migrationMs: QEMU's total-time of the migration. */
+  | { kind: 'completed'; durationMs: number; migrationMs?: number }
   | { kind: 'aborted' | 'failed'; message: string; setting?: string };
 
 /** Settings that name the programs the lab looks for, by the `what` of LabMissingBinaryError. */
@@ -115,13 +118,16 @@ async function report(ctx: WorkbenchContext, scenario: LabScenario, outDir: vsco
   const inWorkspace = vscode.workspace.getWorkspaceFolder(outDir) !== undefined;
   let choice: string | undefined;
   switch (outcome.kind) {
-    case 'completed':
-      ctx.log.info(`lab ${scenario} completed in ${outcome.durationMs} ms → ${outDir.fsPath}`);
+    case 'completed': {
+      const run = `the run ${formatMillis(outcome.durationMs)}`;
+      const took = outcome.migrationMs !== undefined ? `the migration took ${formatMillis(outcome.migrationMs)} (QEMU total-time), ${run}` : `${run} (no QEMU total-time recorded)`;
+      ctx.log.info(`lab ${scenario} completed: ${took} → ${outDir.fsPath}`);
       choice = await vscode.window.showInformationMessage(
-        `Migration lab ${scenario} completed in ${(outcome.durationMs / 1000).toFixed(1)} s, recorded ${whereText(outDir)}.`,
+        `Migration lab ${scenario} completed: ${took}; recorded ${whereText(outDir)}.`,
         openView, ...(inWorkspace ? [reveal] : []), showOutput,
       );
       break;
+    }
     case 'aborted':
       choice = await vscode.window.showWarningMessage(`Migration lab ${scenario} was cancelled; what it recorded is ${whereText(outDir)}.`, showOutput);
       break;

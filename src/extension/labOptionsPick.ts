@@ -1,7 +1,7 @@
 /**
  * The last question before a lab run: the scenario's defaults in one line (Enter runs them),
  * and each choice that shapes the run (accelerator, multifd channels, bandwidth cap, how fast
- * the guest dirties memory, when postcopy starts) one pick away.
+ * the guest dirties memory, how much memory it has, when postcopy starts) one pick away.
  */
 import { accessSync, constants } from 'node:fs';
 import * as vscode from 'vscode';
@@ -13,7 +13,7 @@ import { parameterText } from '../core/monitor/parameterText';
 const MiB = 1024 * 1024;
 
 /** What the user may change; everything else stays as the scenario has it. */
-export type LabChoices = Required<Pick<LabOptions, 'accelerators' | 'dirtyRateMiBps'>> & Pick<LabOptions, 'parameters' | 'postcopyAfterMs'>;
+export type LabChoices = Required<Pick<LabOptions, 'accelerators' | 'dirtyRateMiBps' | 'memoryMiB'>> & Pick<LabOptions, 'parameters' | 'postcopyAfterMs'>;
 
 function kvmUsable(): boolean {
   try {
@@ -36,13 +36,15 @@ interface Option {
   /** The current value as shown. */
   current(c: LabChoices): string;
   readonly detail: string;
-  choices(): Choice<(c: LabChoices) => LabChoices>[];
+  /** The values offered, described against the other current choices. */
+  choices(c: LabChoices): Choice<(c: LabChoices) => LabChoices>[];
 }
 
 function defaults(plan: ScenarioPlan): LabChoices {
   return {
     accelerators: [...labDefaults.accelerators],
     dirtyRateMiBps: plan.dirtyRateMiBps,
+    memoryMiB: labDefaults.memoryMiB,
     parameters: { ...plan.parameters },
     ...(plan.postcopy ? { postcopyAfterMs: labDefaults.postcopyAfterMs } : {}),
   };
@@ -77,9 +79,9 @@ function options(plan: ScenarioPlan): Option[] {
     out.push({
       icon: 'dashboard', name: 'max-bandwidth', current: (c) => parameterText('max-bandwidth', c.parameters?.['max-bandwidth']),
       detail: 'the precopy cap: lower makes more dirty-bitmap passes and a longer run',
-      choices: () => [8, 16, 32, 64, 128, 1024].map((n) => ({
+      choices: (c) => [8, 16, 32, 64, 128, 1024].map((n) => ({
         value: withParameter('max-bandwidth', n * MiB), label: parameterText('max-bandwidth', n * MiB),
-        detail: `a full pass over ${labDefaults.memoryMiB} MiB of guest RAM takes about ${Math.max(0.1, labDefaults.memoryMiB / n).toFixed(1)} s`,
+        detail: passTime(c.memoryMiB, n * MiB),
       })),
     });
   }
@@ -87,6 +89,14 @@ function options(plan: ScenarioPlan): Option[] {
     icon: 'flame', name: 'Guest dirty rate', current: (c) => `${c.dirtyRateMiBps} MiB/s`,
     detail: 'how fast the lab guest rewrites its memory: faster than max-bandwidth and precopy never converges on its own',
     choices: () => [0, 4, 8, 16, 32, 64].map((n) => ({ value: (c: LabChoices) => ({ ...c, dirtyRateMiBps: n }), label: `${n} MiB/s`, ...(n === 0 ? { detail: 'an idle guest' } : {}) })),
+  });
+  out.push({
+    icon: 'server', name: 'Guest memory', current: (c) => `${c.memoryMiB} MiB`,
+    detail: 'the guest RAM QEMU migrates: with max-bandwidth it sets how long each pass, and so the migration, takes',
+    choices: (c) => [64, 128, 256, 512, 1024].map((n) => {
+      const cap = c.parameters?.['max-bandwidth'];
+      return { value: (x: LabChoices) => ({ ...x, memoryMiB: n }), label: `${n} MiB`, ...(typeof cap === 'number' ? { detail: passTime(n, cap) } : {}) };
+    }),
   });
   if (plan.postcopy) {
     out.push({
@@ -96,6 +106,10 @@ function options(plan: ScenarioPlan): Option[] {
     });
   }
   return out;
+}
+
+function passTime(memoryMiB: number, bandwidth: number): string {
+  return `a full pass over ${memoryMiB} MiB of guest RAM at ${parameterText('max-bandwidth', bandwidth)} takes about ${Math.max(0.1, (memoryMiB * MiB) / bandwidth).toFixed(1)} s`;
 }
 
 function summary(opts: readonly Option[], c: LabChoices): string {
@@ -122,7 +136,7 @@ export async function pickLabOptions(scenario: LabScenario, qemuLabel: string): 
     if (!picked) return undefined;
     if (picked.run || !picked.option) return chosen;
     const option = picked.option;
-    const value = await vscode.window.showQuickPick(option.choices().map((ch) => ({ label: ch.label, ...(ch.detail ? { detail: ch.detail } : {}), description: ch.label === option.current(chosen) ? 'current' : '', ch })), { title: `${scenario}: ${option.name}`, placeHolder: option.detail });
+    const value = await vscode.window.showQuickPick(option.choices(chosen).map((ch) => ({ label: ch.label, ...(ch.detail ? { detail: ch.detail } : {}), description: ch.label === option.current(chosen) ? 'current' : '', ch })), { title: `${scenario}: ${option.name}`, placeHolder: option.detail });
     if (value) chosen = value.ch.value(chosen);
   }
 }

@@ -46,7 +46,8 @@ function recordingItem(r: Recording): vscode.TreeItem {
   if (r.description) tooltip.appendText(`${r.description}\n\n`);
   tooltip.appendText(`Status: ${r.status ?? 'unknown'}\n`);
   if (r.qemuVersion) tooltip.appendText(`QEMU: ${r.qemuVersion}\n`);
-  if (r.durationMs !== undefined) tooltip.appendText(`Duration: ${formatMillis(r.durationMs)}\n`);
+  if (r.migrationMs !== undefined) tooltip.appendText(`Migration: ${formatMillis(r.migrationMs)} (QEMU total-time)\n`);
+  if (r.durationMs !== undefined) tooltip.appendText(`Lab run: ${formatMillis(r.durationMs)} (wall time of the whole lab run)\n`);
   tooltip.appendText(`Folder: ${r.folder.fsPath}`);
   item.tooltip = tooltip;
   item.iconPath = statusIcon(r.status);

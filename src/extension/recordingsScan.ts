@@ -10,7 +10,10 @@ export interface Recording {
   readonly description: string | undefined;
   readonly status: string | undefined;
   readonly qemuVersion: string | undefined;
+  /** The lab run's wall time. */
   readonly durationMs: number | undefined;
+  /** QEMU's total-time of the migration (the source's final query-migrate). */
+  readonly migrationMs: number | undefined;
   /** Modification time of scenario.json, newest recordings are listed first. */
   readonly mtime: number;
 }
@@ -37,6 +40,7 @@ async function readRecording(scenarioFile: vscode.Uri): Promise<Recording | unde
     if (typeof parsed !== 'object' || parsed === null) return undefined;
     const record = parsed as { [K in keyof ScenarioRecord]?: unknown };
     const qemu = typeof record.qemu === 'object' && record.qemu !== null ? (record.qemu as { version?: unknown }) : {};
+    const summary = typeof record.summary === 'object' && record.summary !== null ? (record.summary as Record<string, unknown>) : {};
     return {
       folder,
       scenario: text(record.scenario) ?? path.basename(folder.path),
@@ -44,6 +48,7 @@ async function readRecording(scenarioFile: vscode.Uri): Promise<Recording | unde
       status: text(record.status),
       qemuVersion: text(qemu.version),
       durationMs: typeof record.durationMs === 'number' ? record.durationMs : undefined,
+      migrationMs: typeof summary['totalTimeMs'] === 'number' ? summary['totalTimeMs'] : undefined,
       mtime: stat.mtime,
     };
   } catch {

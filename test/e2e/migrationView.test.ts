@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { chromiumInstalled, codeServerInstalled, extensionBuilt, repoRoot, Workbench } from '../support/codeServer';
 import { hasFile, requireComponent } from '../support/components';
-import { findMark, openRow, statValue, viewFrame } from '../support/migrationViewFrame';
+import { findMark, openRow, readTheme, statValue, viewFrame } from '../support/migrationViewFrame';
+import { waitFor } from '../support/processes';
 
 const demo = join(repoRoot, 'demo', 'recordings');
 const xssDir = join(repoRoot, 'test', 'e2e', 'fixtures', 'xss-ramblock');
@@ -112,9 +113,13 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
   }
 
   await t.test('a RAMBlock named as markup renders as text', async () => {
-    await openRow(wb, 'dst-trace.log');
     const cell = frame.locator('[data-testid="faults-per-ramblock"] td').first();
-    await cell.waitFor({ timeout: 60_000 });
+    // The panel may still show the previous recording's table (the postcopy run's `pc.ram`):
+    // wait for the cell to change before reading it.
+    const previous = (await cell.count()) > 0 ? await cell.innerText() : undefined;
+    await openRow(wb, 'dst-trace.log');
+    await waitFor('the RAMBlock table of dst-trace.log', 60_000, async () =>
+      (await cell.count()) > 0 && (await cell.innerText()) !== previous ? true : undefined, 250);
     assert.equal(await cell.innerText(), XSS);
     assert.equal(await frame.locator('img').count(), 0, 'no <img> element came from the trace');
     assert.equal(await frame.locator('[onerror]').count(), 0, 'no element carries the onerror handler');
@@ -157,7 +162,9 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
     await wb.screenshot('migration-view-open-with');
   });
 
-  for (const [theme, name] of [['Dark Modern', 'dark'], ['Dark High Contrast', 'high-contrast'], ['Light High Contrast', 'light-high-contrast']] as const) {
+  // Each theme: the view takes the theme's background (dark or light), its figures are readable
+  // on it (WCAG contrast 4.5 or more), and the charts draw marks that stand out from it.
+  for (const [theme, name, light] of [['Dark Modern', 'dark', false], ['Dark High Contrast', 'high-contrast', false], ['Light High Contrast', 'light-high-contrast', true]] as const) {
     await t.test(`looks right in the ${name} theme`, async () => {
       await wb.runCommand('View: Close All Editors');
       await wb.runCommand('Preferences: Color Theme');
@@ -166,12 +173,21 @@ test('migration view in code-server', { timeout: 600_000 }, async (t) => {
       await openRow(wb, 'postcopy');
       await frame.locator('[data-testid="faults"]').waitFor({ timeout: 60_000 });
       await wb.page.waitForTimeout(500);
+      const postcopy = await readTheme(frame, 'faults', 'details[data-panel="postcopy"] canvas');
       await wb.screenshot(`migration-view-postcopy-${name}`);
       await wb.runCommand('View: Close All Editors');
       await openRow(wb, 'precopy-multifd');
       await frame.locator('[data-testid="packets-send"]').waitFor({ timeout: 60_000 });
       await wb.page.waitForTimeout(1500);
+      const lanes = await readTheme(frame, 'packets-send', 'details[data-panel="lanes"] canvas');
       await wb.screenshot(`migration-view-${name}`);
+      t.diagnostic(`${name}: postcopy ${JSON.stringify(postcopy)}, lanes ${JSON.stringify(lanes)}`);
+      for (const [what, r] of [['postcopy', postcopy], ['lanes', lanes]] as const) {
+        if (light) assert.ok(r.backgroundLuminance > 0.8, `${what}: a light background in ${theme} (${r.backgroundLuminance})`);
+        else assert.ok(r.backgroundLuminance < 0.05, `${what}: a dark background in ${theme} (${r.backgroundLuminance})`);
+        assert.ok(r.textContrast >= 4.5, `${what}: figures readable in ${theme} (contrast ${r.textContrast.toFixed(2)})`);
+        assert.ok(r.visiblePixels > 500, `${what}: the chart's marks stand out in ${theme} (${r.visiblePixels} pixels)`);
+      }
     });
   }
 });

@@ -12,6 +12,7 @@ import { chromiumInstalled, codeServerInstalled, extensionBuilt, repoRoot, Workb
 import { hasProgram, requireComponent } from '../support/components';
 import { statValue, viewFrame } from '../support/migrationViewFrame';
 import { needQemu } from '../support/qemuPair';
+import { formatMillis } from '../../src/core/units';
 
 const qemuBinary = process.env.QMW_QEMU ?? 'qemu-system-x86_64';
 const demoRecordings = join(repoRoot, 'demo', 'recordings');
@@ -117,17 +118,23 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
     await choice.click();
     await wb.pick('2');
     await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'multifd channels 2' }).first().waitFor({ timeout: 30_000 });
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Guest memory: 256 MiB' }).first().click();
+    await wb.pick('128 MiB');
+    await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Guest memory 128 MiB' }).first().waitFor({ timeout: 30_000 });
     await wb.page.keyboard.press('Enter');
     const message = await wb.waitForNotification(/Migration lab precopy-multifd (completed|failed|ended|was cancelled)/, labTimeoutMs);
     await wb.screenshot('lab-finished');
-    const where = /^Migration lab precopy-multifd completed in [\d.]+ s, recorded in this workspace's storage, (\/.+\/precopy-multifd-(\d{8}-\d{6}))\.$/.exec(message);
-    assert.ok(where, `the toast says where the recording went: ${message}`);
+    const where = /^Migration lab precopy-multifd completed: the migration took (.+?) \(QEMU total-time\), the run [^;]+; recorded in this workspace's storage, (\/.+\/precopy-multifd-(\d{8}-\d{6}))\.$/.exec(message);
+    assert.ok(where, `the toast says how long the migration took and where the recording went: ${message}`);
     t.diagnostic(`lab via the command: ${Date.now() - labStarted} ms`);
-    const [, outDir = '', run = ''] = where;
+    const [, migrationTime = '', outDir = '', run = ''] = where;
+    const final = JSON.parse(await readFile(join(outDir, 'final-query-migrate-src.json'), 'utf8')) as { 'total-time': number; ram: Record<string, number> };
+    assert.equal(migrationTime, formatMillis(final['total-time']), 'the duration is QEMU\'s total-time, not the run\'s wall time');
     assert.deepEqual((await recordingFolders(recordings)).filter((f) => !seeded.includes(f)), [], 'nothing new in the checkout');
     assert.ok(!outDir.startsWith(workspace), `${outDir} is outside the workspace`);
-    const record = JSON.parse(await readFile(join(outDir, 'scenario.json'), 'utf8')) as { parameters?: Record<string, unknown>; qemu?: { accelerators?: string[] } };
+    const record = JSON.parse(await readFile(join(outDir, 'scenario.json'), 'utf8')) as { parameters?: Record<string, unknown>; qemu?: { accelerators?: string[] }; guest?: { memoryMiB?: number } };
     assert.equal(record.parameters?.['multifd-channels'], 2, 'the channels chosen in the picker');
+    assert.equal(record.guest?.memoryMiB, 128, 'the guest memory chosen in the picker');
     assert.deepEqual(record.qemu?.accelerators, ['tcg']);
 
     const rows = wb.viewRows('Recordings');
@@ -140,7 +147,24 @@ test('Recordings view and Run Migration Lab in code-server', { timeout: 600_000 
     // The toast opens the recording in the migration view.
     await wb.page.locator('.notifications-toasts .notification-list-item', { hasText: 'precopy-multifd completed' }).locator('.monaco-button', { hasText: 'Open in Migration View' }).click();
     await viewFrame(wb).locator('[data-testid="packets-send"]').waitFor({ timeout: 90_000 });
-    assert.equal(await statValue(viewFrame(wb), 'channels-send'), '2');
+    const frame = viewFrame(wb);
+    assert.equal(await statValue(frame, 'channels-send'), '2');
+    // The fresh 10.0 recording's figures in the view: counted here from the raw trace lines, and
+    // equal to QEMU's own (with zero-page-detection=multifd every page goes through a channel).
+    const raw = await readFile(join(outDir, 'src-trace.log'), 'utf8');
+    const fills = [...raw.matchAll(/:multifd_send_fill channel \d+ packet_num \d+ /g)].length;
+    const ramFills = [...raw.matchAll(/:multifd_send_ram_fill channel \d+ normal pages (\d+) zero pages (\d+)/g)];
+    const normal = ramFills.reduce((n, m) => n + Number(m[1]), 0);
+    const zero = ramFills.reduce((n, m) => n + Number(m[2]), 0);
+    assert.ok(fills > 0 && normal > 0 && zero > 0, 'the raw trace has multifd packets with normal and zero pages');
+    assert.equal(await statValue(frame, 'packets-send'), fills.toLocaleString('en-US'), 'one packet per multifd_send_fill line');
+    await frame.locator('[data-testid="qemu-src-multifd-bytes"]').waitFor({ timeout: 30_000 });
+    const figure = async (key: string): Promise<string[]> => (await frame.locator(`[data-testid="qemu-src-${key}"] td`).allInnerTexts()).slice(1, 4).map((c) => c.trim());
+    const int = (n: number | undefined): string => (n ?? NaN).toLocaleString('en-US');
+    assert.deepEqual(await figure('normal'), [int(normal), int(final.ram['normal']), 'equal']);
+    assert.deepEqual(await figure('duplicate'), [int(zero), int(final.ram['duplicate']), 'equal']);
+    const bytes = `${int(final.ram['multifd-bytes'])} B`;
+    assert.deepEqual(await figure('multifd-bytes'), [bytes, bytes, 'equal']);
     await wb.screenshot('lab-recording-revealed');
   });
 });

@@ -11,6 +11,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { requireComponent, hasProgram } from '../support/components';
 import { adapterBuilt, TestDebugClient } from '../support/debugClient';
 import { DebugPair, qemuBuild, testedVersions } from '../support/debugPair';
+import { waitFor } from '../support/processes';
 import type { QemuInstall } from '../../src/core/qemu/installs';
 
 type Stopped = DebugProtocol.StoppedEvent;
@@ -240,6 +241,31 @@ for (const v of testedVersions) {
     assert.match(lateStop.body.text ?? '', /Trace event migrate_set_state hit; the guest was stopped \d+ ms after QEMU wrote it\. QEMU cannot halt on a trace event/);
     assert.deepEqual(lateStop.body.hitBreakpointIds, [fb.body.breakpoints[0]?.id]);
     assert.equal((await query(c, 'query-status'))['running'], 'off', 'the guest was really stopped');
+  });
+
+  test(`QEMU ${v}: "Migration cancelled" stops when a running migration is cancelled; the source's guest runs on`, { timeout: 120_000 }, async (t) => {
+    const s = await setUp(t, v, `cancel${v}`);
+    if (!s) return;
+    const { pair, c } = s;
+    await c.begin('attach', { source: pair.source.socket, destination: pair.destination.socket });
+    await c.dc.setExceptionBreakpointsRequest({ filters: ['cancelled'] });
+    await c.dc.configurationDoneRequest();
+    const src = sideThreads(await c.threads(), 'source')[0];
+    assert.ok(src);
+    // 1 MiB/s keeps the migration running until it is cancelled.
+    await c.dc.evaluateRequest({ expression: 'migrate-set-parameters {"max-bandwidth": 1048576}', context: 'repl' });
+    await c.dc.evaluateRequest({ expression: `@dst migrate-incoming {"uri": "unix:${pair.dir}/mig.sock"}`, context: 'repl' });
+    await c.dc.evaluateRequest({ expression: `migrate {"uri": "unix:${pair.dir}/mig.sock"}`, context: 'repl' });
+    await waitFor('the migration to become active', 30_000, async () => ((await query(c, 'query-migrate'))['status'] === 'active' ? true : undefined));
+    const cancelled = c.waitFor<Stopped>('stopped', (e) => e.body.reason === 'exception' && e.body.threadId === src.id, 30_000);
+    await c.dc.evaluateRequest({ expression: 'migrate_cancel', context: 'repl' });
+    const ev = await cancelled;
+    assert.equal(ev.body.description, 'Migration cancelled');
+    assert.match(ev.body.text ?? '', /^Migration cancelled on the source/);
+    const info = await c.dc.exceptionInfoRequest({ threadId: src.id });
+    assert.equal(info.body.exceptionId, 'Migration cancelled');
+    assert.equal((await query(c, 'query-migrate'))['status'], 'cancelled');
+    assert.equal((await query(c, 'query-status'))['running'], 'on', 'a cancelled migration leaves the source\'s guest running');
   });
 
   test(`QEMU ${v}: "Postcopy paused" stops both sides of a real postcopy migration; continue recovers it and it completes`, { timeout: 240_000 }, async (t) => {

@@ -190,10 +190,24 @@ export function applyTextEdits(text: string, edits: readonly TextEdit[]): string
 
 /**
  * An independent `grep -rn` of `trace_<name>(` over a tree's C sources, its build folder left out
- * (as the index leaves it out): "path:line" relative to the tree, one per match, sorted.
+ * (as the index leaves it out), for the names `namePattern` matches (an extended regex; default
+ * every name): each name's call sites as "path:line" relative to the tree, one per match, sorted.
  */
-export function grepTraceCalls(tree: string, name: string): string[] {
-  const r = spawnSync('grep', ['-rnoE', '--include=*.c', '--include=*.h', '--include=*.inc', '--exclude-dir=build', '--exclude-dir=.git', `(^|[^A-Za-z0-9_])trace_${name}\\(`, tree], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function grepTraceCallSites(tree: string, namePattern = '[a-z0-9_]+'): Map<string, string[]> {
+  const r = spawnSync('grep', ['-rnoE', '--include=*.c', '--include=*.h', '--include=*.inc', '--exclude-dir=build', '--exclude-dir=.git', `(^|[^A-Za-z0-9_])trace_${namePattern}\\(`, tree], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   if (r.status !== 0 && r.status !== 1) throw new Error(`grep failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l !== '').map((l) => { const [f, n] = l.split(':'); return `${relative(tree, f!)}:${n}`; }).sort();
+  const sites = new Map<string, string[]>();
+  for (const l of r.stdout.split('\n')) {
+    const m = /^(.*?):(\d+):(?:.*[^A-Za-z0-9_])?trace_([a-z0-9_]+)\($/i.exec(l);
+    if (!m) continue;
+    const [, f = '', n = '', name = ''] = m;
+    sites.set(name, [...(sites.get(name) ?? []), `${relative(tree, f)}:${n}`]);
+  }
+  for (const list of sites.values()) list.sort();
+  return sites;
+}
+
+/** grepTraceCallSites for one event name. */
+export function grepTraceCalls(tree: string, name: string): string[] {
+  return grepTraceCallSites(tree, name).get(name) ?? [];
 }

@@ -1,5 +1,5 @@
 import type { CliCommand, CliIo } from '../command';
-import { formatBytes } from '../../core/units';
+import { formatBytes, formatMillis } from '../../core/units';
 import { UsageError } from '../command';
 import { finiteNumber, parseCommandArgs, wholeNumber } from '../args';
 import { capParamHelp, parseCapOption, parseParamOption } from '../migrationOptions';
@@ -115,7 +115,7 @@ function summarize(r: LabResult): string {
   const dst = r.finalQueryMigrate.dst;
   const v = r.qemuVersions;
   const versions = v.src !== undefined && v.dst !== undefined && v.src !== v.dst ? `QEMU ${v.src} → ${v.dst}` : `QEMU ${v.src ?? v.dst ?? '?'}`;
-  const lines = [`${r.scenario} (${versions}): ${r.status} in ${(r.durationMs / 1000).toFixed(1)} s → ${r.outDir}`];
+  const lines = [`${r.scenario} (${versions}): ${r.status}, the run took ${formatMillis(r.durationMs)} (wall time) → ${r.outDir}`];
   if (src) {
     const ram = src.ram;
     lines.push(

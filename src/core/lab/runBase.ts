@@ -2,6 +2,7 @@ import { closeSync, openSync } from 'node:fs';
 import { copyFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, release } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QmpClient } from '../qmp/client';
 import type { MigrationInfo } from '../qmp/replies';
 import type { MonitorFeatures } from '../monitor/features';
@@ -17,7 +18,7 @@ import { resolveLabOptions, type ResolvedLab } from './options';
 import { ManagedProcess, findExecutable } from './process';
 import { QmpJournal } from './transcript';
 import type { LabFiles, LabHooks, LabOptions, LabResult, LabStatus } from './types';
-import { fileExists, lastLines, pollUntil, readTextOrEmpty, sleep } from './wait';
+import { fileExists, lastLines, pollUntil, readTextOrEmpty } from './wait';
 import { labFileNames, summarizeMigration, type ScenarioRecord } from './record';
 
 export const sides: readonly LabSide[] = ['src', 'dst'];
@@ -241,7 +242,7 @@ export abstract class LabRunBase {
       this.clients.delete(side);
     }
     if (proc) {
-      const ended = await Promise.race([proc.waitForExit().then(() => true), sleep(5000, this.signal).then(() => false)]);
+      const ended = await Promise.race([proc.waitForExit().then(() => true), sleep(5000, false, { signal: this.signal })]);
       if (!ended) await proc.stop();
     }
   }
@@ -273,7 +274,7 @@ export abstract class LabRunBase {
       } catch (e) {
         const refused = (e instanceof Error && e.cause instanceof Error && (e.cause as NodeJS.ErrnoException).code === 'ECONNREFUSED');
         if (!refused || proc.hasExited || Date.now() > refusedUntil) throw this.sideError('connect QMP', side, e);
-        await sleep(50, this.signal);
+        await sleep(50, undefined, { signal: this.signal });
       }
     }
     if (this.r.monitorSockets) this.hooks.monitor?.(side, this.monitorSocket(side));

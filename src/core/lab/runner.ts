@@ -3,6 +3,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { unixSocketPathProblem } from '../qmp/socketPath';
 import {
   endpointOf,
@@ -26,7 +27,7 @@ import { findVhostUserBridge } from '../qemu/bridge';
 import { labFileNames } from './record';
 import { LabRunBase, sides } from './runBase';
 import type { LabHooks, LabOptions, LabResult } from './types';
-import { fileExists, pollUntil, readTextOrEmpty, sleep } from './wait';
+import { fileExists, pollUntil, readTextOrEmpty } from './wait';
 import { QmpJournal } from './transcript';
 
 const MiB = 1024 * 1024;
@@ -318,7 +319,7 @@ class LabRun extends LabRunBase {
   private async switchToPostcopy(migrateAt: number): Promise<void> {
     const { r } = this;
     this.at('migrate-start-postcopy', 'src');
-    await sleep(Math.max(0, migrateAt + r.postcopyAfterMs - Date.now()), this.signal);
+    await sleep(Math.max(0, migrateAt + r.postcopyAfterMs - Date.now()), undefined, { signal: this.signal });
     const now = await this.waitForFirstPass();
     const statusAtSwitch = now.status ?? 'none';
     // Switching is only possible while precopy is still running; a migration that already

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Rejects with the signal's reason (or an AbortError) once the signal is aborted. */
 export function throwIfAborted(signal: AbortSignal): void {
@@ -11,24 +12,6 @@ export function abortReason(signal: AbortSignal): Error {
   const e = new Error('aborted');
   e.name = 'AbortError';
   return e;
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(abortReason(signal));
-      return;
-    }
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(abortReason(signal));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -46,7 +29,7 @@ export async function pollUntil<T>(
     const v = check();
     if (v !== undefined) return v;
     if (Date.now() >= deadline) throw opts.onTimeout();
-    await sleep(opts.pollMs ?? 50, opts.signal);
+    await sleep(opts.pollMs ?? 50, undefined, { signal: opts.signal });
   }
 }
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { QmpClient, QmpExecuteOptions } from '../qmp/client';
 import type { QmpEvent } from '../qmp/messages';
 import type { MigrationInfo, VmStatus } from '../qmp/replies';
@@ -227,7 +228,7 @@ export class MigrationMonitor {
         onProgress?.(j);
       }
       if (!j || j.status === 'concluded' || j.status === 'null') break;
-      await new Promise((r) => setTimeout(r, Math.min(this.fastMs, 100)));
+      await sleep(Math.min(this.fastMs, 100));
       if (this.disposed) throw new Error(`connection closed while job ${id} was running`);
     }
     const concludedAt = this.concluded.get(id);

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ManagedProcess } from '../lab/process';
 import { QmpClient } from '../qmp/client';
 import type { ProcessPlan } from './plan';
@@ -16,7 +17,6 @@ export interface TaskOutput {
   line(text: string): void;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** QEMU under TCG boots its firmware in a few seconds even on a busy machine. */
 const READY_TIMEOUT_MS = 60_000;

@@ -7,6 +7,7 @@
  * new bytes cost.
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Catalogue } from './catalogue';
 import { LogLineParser } from './logReader';
 import { finishStore } from './readTrace';
@@ -198,18 +199,11 @@ export async function followTrace(path: string, catalogue: Catalogue, opts: Foll
         await fh?.close().catch(() => undefined);
         fh = undefined;
       }
-      await sleep(interval, opts.signal);
+      // An abort ends the wait early; the loop's condition then ends the follow.
+      await sleep(interval, undefined, opts.signal ? { signal: opts.signal } : {}).catch(() => undefined);
     }
   } finally {
     await fh?.close().catch(() => undefined);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) { resolve(); return; }
-    const t = setTimeout(() => { signal?.removeEventListener('abort', done); resolve(); }, ms);
-    const done = (): void => { clearTimeout(t); resolve(); };
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}

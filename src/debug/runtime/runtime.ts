@@ -8,6 +8,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReceivedEvent } from '../../core/monitor/monitor';
 import { QmpError } from '../../core/qmp/errors';
 import { parseQmpTarget } from '../../core/qmp/target';
@@ -49,7 +50,7 @@ async function waitForSocket(address: string, timeoutMs: number, signal: AbortSi
   while (!existsSync(t.path)) {
     if (signal.aborted) throw new Error('stopped waiting for the QMP socket');
     if (Date.now() > end) throw new Error(`no QMP socket ${t.path} after ${timeoutMs} ms (did the preLaunchTask start QEMU with -qmp unix:${t.path},server=on,wait=off?)`);
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -400,7 +401,7 @@ export class MigrationRuntime {
   private async endSide(s: Side, reason: string): Promise<void> {
     if (s.ended !== undefined) return;
     const proc = this.lab?.sides[s.name].process;
-    await new Promise((r) => setTimeout(r, proc ? 100 : 0));
+    await sleep(proc ? 100 : 0);
     const how = proc?.exitDescription;
     s.ended = how ? `QEMU ${how} (${reason})` : reason;
     s.detachAll();

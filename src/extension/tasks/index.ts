@@ -7,7 +7,6 @@
  */
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { parseTaskDefinition, providedTaskDefinitions, TASK_TYPE, taskTitle, TaskDefinitionError, type TaskDefinition } from '../../core/tasks/definition';
 import type { TaskSettings } from '../../core/tasks/runTask';
@@ -26,12 +25,10 @@ function runtimeDir(): string {
 function taskSettings(): TaskSettings {
   const recordings = config.recordingsDir();
   if (!recordings) throw new Error(`Set "${config.settingKey('outputFolder')}" to an absolute path: tasks record their logs there.`);
-  const source = config.qemuSourceDir();
-  const buildDirs = [config.qemuBuildDir(), source !== undefined ? join(source, 'build') : undefined].filter((d): d is string => d !== undefined);
   return {
     qemuBinary: config.qemuBinary(),
     configuredQemus: config.qemuBinaries(),
-    buildDirs,
+    buildDirs: config.qemuBuildDirs(),
     testpmdBinary: config.testpmdBinary(),
     recordingsDir: recordings.fsPath,
     runtimeDir: runtimeDir(),
