@@ -19,8 +19,10 @@ function joinValues(args: readonly string[], options: OptionsConfig): string[] {
       break;
     }
     const next = args[i + 1];
-    if (a.startsWith('--') && options[a.slice(2)]?.type === 'string' && next !== undefined) {
-      out.push(`${a}=${next}`);
+    // `-o VALUE` as well as `--output VALUE`: the value is taken whatever it starts with.
+    const name = a.startsWith('--') ? a.slice(2) : /^-[^-]$/.test(a) ? Object.keys(options).find((k) => options[k]?.short === a.slice(1)) : undefined;
+    if (name !== undefined && options[name]?.type === 'string' && next !== undefined) {
+      out.push(`--${name}=${next}`);
       i++;
     } else out.push(a);
   }

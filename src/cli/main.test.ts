@@ -51,6 +51,11 @@ test('-h is help only where it is not the value of an option', async () => {
   const lab = capture();
   assert.equal(await main(['lab', '--trace', '-h', '--out', '/nonexistent'], lab.io), 2);
   assert.match(lab.err(), /name a scenario/);
+  // The short form of an option takes its value the same way: `-o -h` writes to a file named -h.
+  const out = capture();
+  assert.equal(await main(['trace', 'export', '/nonexistent/qmig-t.log', '--format', 'csv', '-o', '-h'], out.io), 1);
+  assert.match(out.err(), /\/nonexistent\/qmig-t\.log/);
+  assert.equal(out.out(), '');
 });
 
 test('every command parses its options strictly: an unknown option is a usage error', async () => {

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { QmpClient, QmpExecuteOptions } from '../qmp/client';
 import type { QmpEvent } from '../qmp/messages';
-import type { MigrationInfo, VmStatus } from '../qmp/replies';
+import type { MigrationInfo, QmpReplies, VmStatus } from '../qmp/replies';
 import { QmpSchema } from '../qmp/schema';
 import { checkMonitorBlocked, checkSide, type MachineInfo, type MemdevInfo, type MonitorWarning, type Role } from './checks';
 import { detectFeatures, type MonitorFeatures } from './features';
@@ -187,16 +187,11 @@ export class MigrationMonitor {
   /** Backend types of the memory backends and the machine's aux-ram-share, where this QEMU has them. */
   private async readCprFacts(): Promise<void> {
     const [objects, aux] = await Promise.all([
-      this.execute<unknown>('qom-list', { path: '/objects' }).catch(() => undefined),
+      this.execute<QmpReplies['qom-list']>('qom-list', { path: '/objects' }).catch(() => []),
       this.execute<unknown>('qom-get', { path: '/machine', property: 'aux-ram-share' }).catch(() => undefined),
     ]);
-    // ObjectPropertyInfo list; anything else (an older or odd peer) gives no types.
-    const types = new Map<string, string>();
-    for (const o of Array.isArray(objects) ? (objects as unknown[]) : []) {
-      if (typeof o !== 'object' || o === null) continue;
-      const { name, type } = o as Record<string, unknown>;
-      if (typeof name === 'string' && typeof type === 'string') types.set(name, /^child<(.+)>$/.exec(type)?.[1] ?? type);
-    }
+    // A reply of the wrong shape (an older or odd peer) was refused by its decoder: no types.
+    const types = new Map<string, string>(objects.map(({ name, type }) => [name, /^child<(.+)>$/.exec(type)?.[1] ?? type]));
     this.memdevs = this.memdevs?.map((m) => {
       const backend = m.id !== undefined ? types.get(m.id) : undefined;
       return backend !== undefined ? { ...m, backend } : m;

@@ -218,7 +218,6 @@ test('waitForEvent times out with QmpTimeoutError naming the event', async (t) =
 
 test('a command without a reply times out; the connection stays usable and the late reply is ignored', async (t) => {
   const { conn, client } = await connected(t, {}, { commandTimeoutMs: 5000 });
-  const started = Date.now();
   const slow = client.execute('query-migrate', undefined, { timeoutMs: 50 });
   const slowCmd = await conn.nextCommand();
   await assert.rejects(slow, (e: unknown) => {
@@ -226,7 +225,6 @@ test('a command without a reply times out; the connection stays usable and the l
     assert.match(e.message, /'query-migrate' got no reply within 50 ms/);
     return true;
   });
-  assert.ok(Date.now() - started < 1000);
   conn.reply(slowCmd, 'late');
   const next = client.execute('query-name');
   conn.reply(await conn.nextCommand(), 'fine');
@@ -500,6 +498,11 @@ test('replies of the wrong shape reject their command with an error naming it an
     ['query-cpus-fast', [{ 'cpu-index': 0, 'qom-path': '/machine/unattached/device[0]' }], /entry 0\.thread-id is missing/],
     ['query-migrationthreads', [{ name: 'live_migration', 'thread-id': '7' }], /thread-id is a string/],
     ['human-monitor-command', { text: 'x' }, /the reply is an object, expected a string/],
+    ['qom-list', [{ name: 'mem0' }], /'qom-list'.*entry 0\.type is missing/],
+    ['trace-event-get-state', { name: 'multifd_send' }, /the reply is an object, expected a list of TraceEventInfo/],
+    ['trace-event-get-state', [{ name: 'multifd_send', state: true }], /entry 0\.state is a boolean \(true\), expected a string/],
+    ['x-query-virtio', [{ path: '/machine/peripheral/net0/virtio-backend' }], /entry 0\.name is missing/],
+    ['x-query-virtio-status', 'virtio-net', /the reply is a string \("virtio-net"\), expected an object \(VirtioStatus\)/],
   ];
   for (const [command, reply, expected] of cases) {
     const p = client.execute(command);

@@ -109,6 +109,11 @@ export interface QmpReplies {
   'query-memdev': Array<{ id?: string; share: boolean; size?: number }>;
   'query-block': Array<{ device: string; inserted?: { 'node-name'?: string; ro?: boolean; drv?: string } }>;
   'human-monitor-command': string;
+  'qom-list': Array<{ name: string; type: string; description?: string }>;
+  'trace-event-get-state': Array<{ name: string; state: string; vcpu?: boolean }>;
+  'x-query-virtio': Array<{ path: string; name: string }>;
+  /** VirtioStatus: the device's name and many fields the views show as they are. */
+  'x-query-virtio-status': { name: string; 'vhost-started'?: boolean; [field: string]: unknown };
 }
 
 /** A reply whose shape is not the one its command returns. */
@@ -213,6 +218,10 @@ const decoders: { readonly [C in keyof QmpReplies]: (v: unknown) => void } = {
     if (o['inserted'] !== undefined) members(object(o['inserted'], `${p}.inserted`, 'an object (BlockDeviceInfo)'), `${p}.inserted`, {}, { 'node-name': 'string', ro: 'boolean', drv: 'string' });
   }),
   'human-monitor-command': (v) => scalar(v, '', 'string'),
+  'qom-list': (v) => listOf(v, 'ObjectPropertyInfo', (o, p) => members(o, p, { name: 'string', type: 'string' }, { description: 'string' })),
+  'trace-event-get-state': (v) => listOf(v, 'TraceEventInfo', (o, p) => members(o, p, { name: 'string', state: 'string' }, { vcpu: 'boolean' })),
+  'x-query-virtio': (v) => listOf(v, 'VirtioInfo', (o, p) => members(o, p, { path: 'string', name: 'string' })),
+  'x-query-virtio-status': (v) => members(object(v, '', 'an object (VirtioStatus)'), '', { name: 'string' }, { 'vhost-started': 'boolean' }),
 };
 
 function isDecoded(command: string): command is keyof QmpReplies {

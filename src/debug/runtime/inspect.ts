@@ -68,23 +68,21 @@ export function vhostState(status: Record<string, unknown>): string | undefined 
 }
 
 async function vhostRows(s: Side): Promise<VarRow[]> {
-  let devices: unknown;
+  let devices: QmpReplies['x-query-virtio'];
   try {
-    devices = await s.monitor.execute('x-query-virtio');
+    devices = await s.monitor.execute<QmpReplies['x-query-virtio']>('x-query-virtio');
   } catch (e) {
     return [{ name: 'devices', value: e instanceof Error ? e.message.replace(/^x-query-virtio: /, '') : String(e) }];
   }
-  const list = Array.isArray(devices) ? devices.filter(isObject) : [];
   const rows: VarRow[] = [];
-  for (const d of list) {
-    const path = typeof d['path'] === 'string' ? d['path'] : '';
-    const status = await s.monitor.execute<unknown>('x-query-virtio-status', { path }).catch(() => undefined);
-    if (!isObject(status)) continue;
+  for (const { path, name } of devices) {
+    const status = await s.monitor.execute<QmpReplies['x-query-virtio-status']>('x-query-virtio-status', { path }).catch(() => undefined);
+    if (status === undefined) continue;
     const value = vhostState(status);
     if (value === undefined) continue;
-    rows.push({ name: `${typeof d['name'] === 'string' ? d['name'] : 'virtio'} ${path}`, value, children: status });
+    rows.push({ name: `${name} ${path}`, value, children: status });
   }
-  if (rows.length === 0) rows.push({ name: 'devices', value: `none with a vhost back-end (${list.length} virtio device(s))` });
+  if (rows.length === 0) rows.push({ name: 'devices', value: `none with a vhost back-end (${devices.length} virtio device(s))` });
   return rows;
 }
 

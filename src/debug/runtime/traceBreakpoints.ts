@@ -7,7 +7,7 @@
 import type { Catalogue } from '../../core/trace/catalogue';
 import { followTrace } from '../../core/trace/follow';
 import type { TraceStore } from '../../core/trace/store';
-import { isObject } from '../../core/qmp/messages';
+import type { QmpReplies } from '../../core/qmp/replies';
 import type { SideName } from '../config';
 
 export interface TraceBreakpointSpec {
@@ -44,11 +44,9 @@ export function checkPattern(name: string): string | undefined {
 }
 
 async function eventStates(e: TraceEndpoint, pattern: string): Promise<Map<string, boolean>> {
-  const reply = await e.execute('trace-event-get-state', { name: pattern });
-  if (!Array.isArray(reply)) throw new Error(`trace-event-get-state returned ${JSON.stringify(reply).slice(0, 80)} instead of a list`);
-  const out = new Map<string, boolean>();
-  for (const r of reply) if (isObject(r) && typeof r['name'] === 'string') out.set(r['name'], r['state'] === 'enabled');
-  return out;
+  // The QMP client checked the reply's shape (TraceEventInfo list).
+  const reply = await e.execute<QmpReplies['trace-event-get-state']>('trace-event-get-state', { name: pattern });
+  return new Map(reply.map((r) => [r.name, r.state === 'enabled']));
 }
 
 /** The trace events of one QEMU the session enabled, and what they were before, so removal restores them. */
