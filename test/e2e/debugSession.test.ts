@@ -1,6 +1,7 @@
 // The migration debugger in a real VS Code (code-server): F5 on an attach configuration of a
 // running QEMU 7.2 pair, both QEMUs' threads and variables in the Run and Debug view, a stop
-// before switchover during a real migration, continue to completed, disconnect leaving both running.
+// before switchover during a real migration, continue to completed, disconnect leaving both running;
+// then the same pair attached from the configurations the workbench finds, without launch.json.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -138,4 +139,21 @@ test('Run and Debug: F5 attaches to a pair, stops before switchover with both si
   await callStack.filter({ hasText: /source: CPU 0/ }).first().waitFor({ state: 'detached', timeout: 30_000 });
   assert.ok(!pair.source.process.hasExited && !pair.destination.process.hasExited, 'disconnect leaves the QEMUs running');
   for (const f of [shotHeld, shotDst, shotDone]) assert.ok(existsSync(f));
+
+  // Without a launch.json entry: "Select and Start Debugging" → QEMU Migration… offers what the
+  // workbench finds (the QMP sockets of the QEMUs running on this host), the pair first.
+  await wb.runCommand('Debug: Select and Start Debugging');
+  await wb.pick('QEMU Migration');
+  const offered = wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Attach to migration' }).first();
+  await offered.waitFor({ timeout: 30_000 });
+  const offeredText = (await wb.page.locator('.quick-input-list .monaco-list-row').allInnerTexts()).join('\n');
+  assert.ok(offeredText.includes(`Attach to ${pair.source.socket} as source`), offeredText);
+  assert.ok(offeredText.includes(`Attach to ${pair.destination.socket} as destination`), offeredText);
+  await wb.screenshot('debug-discovered-configurations');
+  await offered.click();
+  await callStack.filter({ hasText: /source: CPU 0\/TCG \(tid \d+\)/ }).first().waitFor({ timeout: 60_000 });
+  await callStack.filter({ hasText: /destination: CPU 0\/TCG \(tid \d+\)/ }).first().waitFor({ timeout: 30_000 });
+  await page.keyboard.press('Shift+F5');
+  await callStack.filter({ hasText: /source: CPU 0/ }).first().waitFor({ state: 'detached', timeout: 30_000 });
+  assert.ok(!pair.source.process.hasExited && !pair.destination.process.hasExited, 'disconnect leaves the QEMUs running');
 });
