@@ -159,12 +159,15 @@ export class ConnectionsTree implements vscode.TreeDataProvider<ConnNode> {
         return item;
       }
       case 'group': {
-        const titles = { warnings: 'Warnings', migration: 'Migration', capabilities: 'Capabilities', parameters: 'Parameters', threads: 'Threads', jobs: 'Jobs', events: 'Events' };
-        const open = node.group === 'migration' || node.group === 'warnings';
+        // A warnings group of notes only (nothing goes wrong) is called so, not coloured, and starts closed.
+        const notesOnly = node.group === 'warnings' && (this.manager.get(node.id)?.monitor?.warnings().every((w) => w.severity === 'info') ?? false);
+        const titles = { warnings: notesOnly ? 'Notes' : 'Warnings', migration: 'Migration', capabilities: 'Capabilities', parameters: 'Parameters', threads: 'Threads', jobs: 'Jobs', events: 'Events' };
+        const open = node.group === 'migration' || (node.group === 'warnings' && !notesOnly);
         const item = new vscode.TreeItem(titles[node.group], open ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
-        item.id = `conn:${node.id}:${node.group}`;
+        // The id follows the kind so that a group turning from notes into warnings opens.
+        item.id = `conn:${node.id}:${node.group}${notesOnly ? ':notes' : ''}`;
         item.contextValue = `qmpGroup.${node.group}`;
-        if (node.group === 'warnings') item.iconPath = new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
+        if (node.group === 'warnings') item.iconPath = notesOnly ? new vscode.ThemeIcon('info') : new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground'));
         return item;
       }
       case 'field': {
@@ -196,7 +199,7 @@ export class ConnectionsTree implements vscode.TreeDataProvider<ConnNode> {
         const item = new vscode.TreeItem(node.warning.message);
         item.id = `conn:${node.id}:warn:${node.warning.id}`;
         item.tooltip = node.warning.message;
-        item.iconPath = new vscode.ThemeIcon(node.warning.severity === 'error' ? 'error' : 'warning');
+        item.iconPath = new vscode.ThemeIcon(node.warning.severity);
         return item;
       }
     }

@@ -61,6 +61,11 @@ test('the compound task: bridges, QEMUs with monitors for the Connections view, 
   assert.equal(file, join(dir, 'dst-bridge.log'));
   assert.match(readFileSync(file ?? '', 'utf8').split('\n')[Number(line) - 1] ?? '', /^PANIC: /);
   assert.ok(lines.some((l) => l.startsWith('[dst-qemu] ') && /qemu-system-x86_64: /.test(l)), 'QEMU\'s stderr is in the terminal');
+  // Each of QEMU's error lines becomes a problem line at its line of dst-qemu-stderr.log.
+  const stderrLines = readFileSync(join(dir, 'dst-qemu-stderr.log'), 'utf8').split('\n');
+  const qemuProblems = lines.map((l) => new RegExp(PROBLEM_PATTERN).exec(l)).filter((m) => m?.[1] === join(dir, 'dst-qemu-stderr.log'));
+  assert.ok(qemuProblems.length > 0, 'QEMU\'s errors are problems');
+  for (const m of qemuProblems) assert.ok(m?.[4] !== undefined && stderrLines[Number(m[2]) - 1]?.includes(m[4].replace(/^QEMU stopped using its vhost-user back-end: /, '').replace(/^qemu-system-x86_64: /, '')), `${m?.[0]} names its stderr line`);
   assert.ok(lines.some((l) => /^qemu-migration: ended: postcopy-vhost-user-bridge completed in .*error\(s\)/.test(l)));
 
   const rec = JSON.parse(readFileSync(join(dir, 'scenario.json'), 'utf8')) as ScenarioRecord;
