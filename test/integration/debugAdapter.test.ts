@@ -111,7 +111,7 @@ for (const v of testedVersions) {
     if (v === '7.2') {
       await assert.rejects(c.dc.setVariableRequest({ variablesReference: paramsScope.variablesReference, name: 'zero-page-detection', value: 'multifd' }), /no settable migration parameter 'zero-page-detection'/);
     } else {
-      const warned = c.waitForOutput(/source: warning: zero-page-detection is 'multifd' but the multifd capability is off/);
+      const warned = c.waitForOutput(/source: note: zero-page-detection is 'multifd' \(QEMU's default\) but the multifd capability is off/);
       await c.dc.setVariableRequest({ variablesReference: paramsScope.variablesReference, name: 'zero-page-detection', value: 'multifd' });
       await warned;
       await assert.rejects(c.dc.setVariableRequest({ variablesReference: paramsScope.variablesReference, name: 'zero-page-detection', value: 'sometimes' }), /zero-page-detection must be one of none, legacy, multifd/);

@@ -148,7 +148,7 @@ export async function setValue(side: Side, other: Side | undefined, kind: 'capab
   }
   const errors = checkSide(m.role, next, m.runState?.status, m.status, m.memdevs).filter((w) => w.severity === 'error');
   if (errors.length > 0) throw new Error(`not set: ${errors.map((w) => w.message).join('; ')}`);
-  for (const w of checkSide(m.role, next, m.runState?.status, m.status, m.memdevs)) if (w.severity === 'warning') say(`${side.name}: warning: ${w.message}`);
+  for (const w of checkSide(m.role, next, m.runState?.status, m.status, m.memdevs)) if (w.severity !== 'error') say(`${side.name}: ${w.severity === 'info' ? 'note' : 'warning'}: ${w.message}`);
   await send();
   if (other) {
     const theirs: SideConfig = { capabilities: await capabilitiesOf(other).catch(() => ({})), parameters: await parametersOf(other).catch(() => ({})) };
