@@ -7,7 +7,7 @@
 // test-output/screenshots/debug-launch-tasks-*.png.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { before, test } from 'node:test';
 import { chromiumInstalled, codeServerInstalled, repoRoot, Workbench } from '../support/codeServer';
 import { bridgeInstalled, hasProgram, requireComponent } from '../support/components';
 import { qemuBuild } from '../support/debugPair';
-import { processAlive as alive, waitFor } from '../support/processes';
+import { endProcessesNaming, processAlive as alive, processesNaming, waitFor } from '../support/processes';
 
 before(() => {
   // Always rebuild: the test must run the extension as it is in the tree now.
@@ -24,17 +24,6 @@ before(() => {
 });
 
 /** Live processes whose command line names `marker` (a folder of this test's). */
-function processesNaming(marker: string): { pid: number; argv0: string }[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).flatMap((n) => {
-    try {
-      const argv = readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0');
-      return argv.some((a) => a.includes(marker)) && alive(Number(n)) ? [{ pid: Number(n), argv0: argv[0] ?? '' }] : [];
-    } catch {
-      return [];
-    }
-  });
-}
-
 test('Run and Debug: launch after the qemu-migration tasks shows both QEMUs\' threads; stopping it ends what the task started', { timeout: 420_000 }, async (t) => {
   if (!requireComponent(t, 'code-server', codeServerInstalled())) return;
   if (!requireComponent(t, 'chromium', chromiumInstalled())) return;
@@ -77,6 +66,7 @@ test('Run and Debug: launch after the qemu-migration tasks shows both QEMUs\' th
     await wb.screenshot('debug-launch-tasks-last').catch(() => undefined);
     await wb.saveLogs('debug-launch-tasks');
     await wb.close();
+    endProcessesNaming(root, wb.runDir);
     await rm(root, { recursive: true, force: true });
   });
   const page = wb.page;

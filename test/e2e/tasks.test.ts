@@ -16,7 +16,7 @@ import { hasProgram, requireComponent } from '../support/components';
 import type { ScenarioRecord } from '../../src/core/lab/record';
 import { findVhostUserBridge } from '../../src/core/qemu/bridge';
 import { resolveQemu } from '../../src/core/qemu/installs';
-import { processAlive as alive, waitFor } from '../support/processes';
+import { endProcessesNaming, processAlive as alive, waitFor } from '../support/processes';
 
 before(() => {
   // Always rebuild: the test must run the extension as it is in the tree now.
@@ -44,6 +44,8 @@ test('Run Task lists the qemu-migration tasks; the compound shows its QEMUs, the
     for (const pid of pids) if (alive(pid)) { try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ } }
     await wb.saveLogs('tasks');
     await wb.close();
+    // A run the test did not get to end (it failed first): its processes go too.
+    endProcessesNaming(root, wb.runDir);
     await rm(root, { recursive: true, force: true });
   });
   await wb.openWorkbench(workspace);
