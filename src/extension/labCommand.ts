@@ -4,12 +4,12 @@ import type { LabScenario } from '../core/lab/types';
 import { labScenarios } from '../core/lab/scenarios';
 import { recordingFolderName } from '../core/lab/record';
 import { runLab } from '../core/lab/runner';
+import { formatMillis } from '../core/units';
 import * as config from './config';
 import type { WorkbenchContext } from './context';
 import { pickLabOptions } from './labOptionsPick';
 import { pickLabQemus } from './labQemuPick';
 import { revealUri } from './recordings';
-import { formatMillis } from '../core/units';
 
 
 async function pickScenario(): Promise<LabScenario | undefined> {

@@ -17,7 +17,6 @@ export interface TaskOutput {
   line(text: string): void;
 }
 
-
 /** QEMU under TCG boots its firmware in a few seconds even on a busy machine. */
 const READY_TIMEOUT_MS = 60_000;
 
