@@ -118,6 +118,8 @@ test('Run and Debug: F5 attaches to a pair, stops before switchover with both si
   const srcRow = callStack.filter({ hasText: /source: CPU 0\/TCG/ }).first();
   await srcRow.hover();
   await srcRow.locator('.codicon-debug-continue').first().click();
+  // Away from the row: while hovered it shows its actions instead of its state.
+  await page.mouse.move(0, 0);
   // The two monitors report the end on their own sockets: either may come first.
   for (const side of ['destination', 'source']) {
     await console.locator('.repl-tree .monaco-list-row', { hasText: new RegExp(`${side}: migration completed`) }).first().waitFor({ timeout: 90_000 });
