@@ -44,6 +44,26 @@ function scenarioJson(dir: string): ScenarioRecord {
 }
 
 
+/**
+ * What a postcopy run did, for a failure message: the switch, QEMU's own postcopy figures, the
+ * destination's postcopy trace events by count and the end of its guest's console (the trace
+ * itself is too long for a message).
+ */
+function postcopyDiagnosis(dir: string, rec: ScenarioRecord, r: LabResult): string {
+  const counts = new Map<string, number>();
+  for (const m of read(join(dir, 'dst-trace.log')).matchAll(/^\d+@[\d.]+:(postcopy_\w+)/gm)) {
+    counts.set(m[1]!, (counts.get(m[1]!) ?? 0) + 1);
+  }
+  const guest = read(join(dir, 'dst-guest.log')).trim().split('\n').slice(-3).join(' | ');
+  return [
+    `switch ${JSON.stringify(rec.postcopy)}`,
+    `source ram ${JSON.stringify(r.finalQueryMigrate.src?.ram)}`,
+    `destination postcopy-blocktime ${String(r.finalQueryMigrate.dst?.['postcopy-blocktime'])}`,
+    `destination postcopy events ${JSON.stringify(Object.fromEntries(counts))}`,
+    `destination guest console ends '${guest}'`,
+  ].join('; ');
+}
+
 /** Nothing of the run may survive it: no process, no temporary directory, no DPDK runtime dir. */
 function assertCleanedUp(rec: ScenarioRecord): void {
   const pids = rec.processes.flatMap((p) => (p.pid !== undefined ? [p.pid] : []));
@@ -137,7 +157,8 @@ test('postcopy: the destination faults pages in and places them', { timeout: 90_
   const rec = assertCompletedRecording(r, 'postcopy');
   assert.equal(rec.postcopy?.switched, true);
   const dst = read(join(dir, 'dst-trace.log'));
-  assert.match(dst, /:postcopy_ram_fault_thread_request Request for HVA=0x[0-9a-f]+ rb=pc\.ram /);
+  const faults = dst.match(/:postcopy_ram_fault_thread_request Request for HVA=0x[0-9a-f]+ rb=pc\.ram /g)?.length ?? 0;
+  assert.ok(faults > 0, `the destination traced no fault on pc.ram; ${postcopyDiagnosis(dir, rec, r)}`);
   assert.match(dst, /:postcopy_place_page host=0x/);
   assert.ok((r.finalQueryMigrate.src?.ram?.['postcopy-requests'] ?? 0) > 0);
   assert.equal(typeof r.finalQueryMigrate.dst?.['postcopy-blocktime'], 'number');
