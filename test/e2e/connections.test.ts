@@ -121,10 +121,11 @@ test('Connections view: connect source and destination, Migrate Source → Desti
   await wb.screenshot('connections-migration-completed');
 
   // A capability toggled in place: its checkbox in the tree sends migrate-set-capabilities.
-  await rows.filter({ hasText: /^Migration$/ }).first().click();
-  await rows.filter({ hasText: /^Capabilities$/ }).first().click();
+  // The Migration group is closed to make room.
+  await wb.collapse(rows.filter({ hasText: /^Migration$/ }).first());
+  const capabilities = rows.filter({ hasText: /^Capabilities$/ }).first();
   const xbzrle = rows.filter({ hasText: /^xbzrleoff$/ }).first();
-  await xbzrle.waitFor({ timeout: 30_000 });
+  await wb.expand(capabilities, xbzrle);
   await xbzrle.locator('.custom-view-tree-node-item-checkbox').click();
   await rows.filter({ hasText: /^xbzrleon$/ }).first().waitFor({ timeout: 30_000 });
 
@@ -189,8 +190,7 @@ test('Connections view on QEMU 10.0: the mode and zero-page-detection offered fr
   const notes = rows.filter({ hasText: /^Notes$/ }).first();
   await notes.waitFor({ timeout: 30_000 });
   assert.equal(await rows.filter({ hasText: /^Warnings$/ }).count(), 0, 'no warnings on a QEMU 10.0 with its defaults');
-  await notes.click();
-  await rows.filter({ hasText: /zero-page-detection is 'multifd' \(QEMU's default\) but the multifd capability is off/ }).first().waitFor({ timeout: 30_000 });
+  await wb.expand(notes, rows.filter({ hasText: /zero-page-detection is 'multifd' \(QEMU's default\) but the multifd capability is off/ }).first());
 
   // The mode: exactly the values this QEMU's schema has (no cpr-exec, a later QEMU's).
   await wb.runCommand('QEMU Migration: Set Migration Mode…');
@@ -217,9 +217,8 @@ test('Connections view on QEMU 10.0: the mode and zero-page-detection offered fr
   assert.deepEqual(await offered(), ['none', 'legacy', 'multifd (current)']);
   await wb.pick('legacy');
   await rows.filter({ hasText: /zero-page-detection is 'multifd'/ }).first().waitFor({ state: 'detached', timeout: 30_000 });
-  await rows.filter({ hasText: /^Migration$/ }).first().click();
-  await rows.filter({ hasText: /^Parameters$/ }).first().click();
-  await rows.filter({ hasText: /^modecpr-reboot$/ }).first().waitFor({ timeout: 30_000 });
+  await wb.collapse(rows.filter({ hasText: /^Migration$/ }).first());
+  await wb.expand(rows.filter({ hasText: /^Parameters$/ }).first(), rows.filter({ hasText: /^modecpr-reboot$/ }).first());
   await rows.filter({ hasText: /^zero-page-detectionlegacy$/ }).first().waitFor({ timeout: 30_000 });
   // Parameters in name order, each with its unit; the raw value stays in the tooltip and the edit box.
   const labels = await rows.locator('.label-name').allInnerTexts();

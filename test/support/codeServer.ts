@@ -252,6 +252,28 @@ export class Workbench {
   }
 
   /** The visible tree rows of a view pane, by the pane's title. */
+  /**
+   * Opens a collapsed tree row until `child` is visible under it. A click can land while the tree
+   * redraws and be lost, so the row is clicked again while it says it is closed.
+   */
+  async expand(row: Locator, child: Locator, timeoutMs = 30_000): Promise<void> {
+    await until('a tree row to open and show what is under it', timeoutMs, async () => {
+      if (await child.isVisible()) return true;
+      if ((await row.getAttribute('aria-expanded', { timeout: 2_000 })) !== 'true') await row.click({ timeout: 2_000 });
+      await child.waitFor({ state: 'visible', timeout: 2_000 });
+      return true;
+    });
+  }
+
+  /** Closes an open tree row (to make room for the rows after it), clicking again if a click is lost. */
+  async collapse(row: Locator, timeoutMs = 30_000): Promise<void> {
+    await until('a tree row to close', timeoutMs, async () => {
+      if ((await row.getAttribute('aria-expanded', { timeout: 2_000 })) === 'false') return true;
+      await row.click({ timeout: 2_000 });
+      return undefined;
+    });
+  }
+
   viewRows(viewTitle: string): Locator {
     return this.page
       .locator('.pane')

@@ -372,9 +372,23 @@ export class MigrationRuntime {
       return;
     }
     if (status === 'completed' && s.name === 'source') {
-      const st = await s.runStateNow().catch(() => undefined);
+      const st = await this.runStateAfterSwitchover(s);
       if (st && !st.running) this.showStop(s, { by: 'pause', description: this.pausedText(s) }, 'pause');
     }
+  }
+
+  /**
+   * The source's run state once QEMU has left finish-migrate. Its MIGRATION "completed" event comes
+   * a moment before the guest's run state becomes postmigrate; asked in between, QEMU still says
+   * finish-migrate. Asks again for up to a second; undefined when the QEMU does not answer.
+   */
+  private async runStateAfterSwitchover(s: Side): Promise<{ running: boolean; status: string } | undefined> {
+    for (let i = 0; i < 50; i++) {
+      const st = await s.runStateNow().catch(() => undefined);
+      if (st === undefined || st.status !== 'finish-migrate' || s.ended !== undefined) return st;
+      await sleep(20);
+    }
+    return s.monitor.runState;
   }
 
   private showHit(s: Side, hit: StateHit): void {
